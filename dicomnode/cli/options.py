@@ -1,0 +1,38 @@
+"""Options every subcommand shares: ``--config FILE`` and logging set-up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dicomnode.config import Config, load_config
+from dicomnode.errors import ConfigError
+from dicomnode.logs import configure_logging
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(func: F) -> F:
+    """Add ``--config FILE`` (falls back to $DICOMNODE_CONFIG, ./dicomnode.toml, embedded defaults)."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="TOML configuration file (default: $DICOMNODE_CONFIG, else ./dicomnode.toml, else built-in).",
+    )(func)
+
+
+def load_or_exit(config_path: Path | None) -> Config:
+    """Load the configuration; on error print the message naming the key and exit with status 2."""
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def setup_logging(verbose: bool = False, json_logs: bool = False) -> None:
+    configure_logging(verbose=verbose, json_logs=json_logs)

@@ -1,0 +1,43 @@
+"""Errors raised by the dicomnode service.
+
+::
+
+    DicomNodeError
+    ├── ConfigError          a configuration key has a bad value; the message names the key
+    ├── StorageError         an instance could not be made durable
+    │   ├── OutOfResources   disk full, database unreachable -> DIMSE 0xA700
+    │   └── CannotUnderstand dataset does not parse or lacks a required UID -> DIMSE 0xC210
+    └── StartupError         the node cannot start (port in use, TLS files unreadable, ...)
+"""
+
+from __future__ import annotations
+
+
+class DicomNodeError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(DicomNodeError):
+    """The configuration is invalid; the message names the key and the rule broken."""
+
+
+class StartupError(DicomNodeError):
+    """The service cannot start."""
+
+
+class StorageError(DicomNodeError):
+    """An instance could not be stored; ``status`` is the DIMSE status returned to the peer."""
+
+    status: int = 0xC211
+
+
+class OutOfResources(StorageError):
+    """Disk or database unavailable (PS3.4 C-STORE status A7xx)."""
+
+    status = 0xA700
+
+
+class CannotUnderstand(StorageError):
+    """The dataset cannot be parsed or lacks a required attribute (PS3.4 C-STORE status Cxxx)."""
+
+    status = 0xC210
