@@ -43,3 +43,4 @@ def configure_logging(verbose: bool = False, json_logs: bool = False) -> None:
     # pynetdicom logs every PDU at DEBUG and dataset summaries (which may hold patient data) at INFO;
     # keep it at WARNING so no patient name or ID reaches the log.
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

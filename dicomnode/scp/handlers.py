@@ -1,0 +1,243 @@
+"""pynetdicom event handlers: thin, they store and record, nothing else.
+
+- EVT_REQUESTED: access control; A-ASSOCIATE-RJ (PS3.8 9.3.4) and a ``security`` audit row on refusal.
+- EVT_ACCEPTED / EVT_RELEASED / EVT_ABORTED: the ``associations`` row and its summary audit rows.
+- EVT_C_ECHO: Verification (PS3.4 Annex A), always Success.
+- EVT_C_STORE: Storage (PS3.4 Annex B); Success (0x0000) only after the file is durable and its row
+  committed; failures become 0xA700 (out of resources), 0xC210 (cannot understand) or 0xC211 (other).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+
+from pydicom.dataset import Dataset
+from pynetdicom import evt
+from pynetdicom.association import Association
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.audit import new_event
+from db.models import AuditEvent
+from db.ingest import InstanceInfo, PeerInfo, add_audit, add_instance, close_association, is_stored, open_association
+from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
+from dicomnode.scp.access import AccessPolicy
+from dicomnode.scp.storage import DurableStore, check_uid
+
+log = logging.getLogger(__name__)
+
+SUCCESS = 0x0000
+OTHER_FAILURE = 0xC211
+
+
+@dataclass
+class _Open:
+    """What the node remembers about an open association."""
+
+    association_id: int | None
+    peer: PeerInfo
+    echoes: int = 0
+    stored: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class IngestHandlers:
+    """Handlers bound to one store, one database and one access policy."""
+
+    def __init__(self, store: DurableStore, sessions: sessionmaker[Session], policy: AccessPolicy, tls: bool) -> None:
+        self.store = store
+        self.sessions = sessions
+        self.policy = policy
+        self.tls = tls
+        self._open: dict[Association, _Open] = {}
+        self._lock = threading.Lock()
+
+    def bindings(self) -> list[tuple[evt.EventType, object]]:
+        return [
+            (evt.EVT_REQUESTED, self.on_requested),
+            (evt.EVT_REJECTED, self.on_rejected),
+            (evt.EVT_ACCEPTED, self.on_accepted),
+            (evt.EVT_RELEASED, self.on_released),
+            (evt.EVT_ABORTED, self.on_aborted),
+            (evt.EVT_C_ECHO, self.on_echo),
+            (evt.EVT_C_STORE, self.on_store),
+        ]
+
+    # -- association life cycle -------------------------------------------------------------------
+
+    def _peer(self, assoc: Association) -> PeerInfo:
+        request = assoc.requestor.primitive
+        return PeerInfo(
+            calling_ae=str(request.calling_ae_title).strip(),
+            called_ae=str(request.called_ae_title).strip(),
+            host=str(assoc.requestor.address),
+            port=int(assoc.requestor.port),
+            tls=self.tls,
+        )
+
+    def on_requested(self, event: evt.Event) -> None:
+        peer = self._peer(event.assoc)
+        decision = self.policy.decide(peer.calling_ae, peer.called_ae, peer.host)
+        if decision.allowed:
+            return
+        assert decision.reject is not None
+        event.assoc.acse.send_reject(*decision.reject)
+        event.assoc.kill()  # as pynetdicom does after its own rejections: the RJ PDU leaves before the close
+        log.warning("association from %s:%d (%s) rejected: %s", peer.host, peer.port, peer.calling_ae, decision.reason)
+        self._audit_security(peer, decision.reason)
+
+    def on_rejected(self, event: evt.Event) -> None:
+        """Rejections pynetdicom makes itself, such as ``max_associations`` reached (local limit exceeded)."""
+        peer = self._peer(event.assoc)
+        reason = "association refused by the node (maximum number of associations reached)"
+        log.warning("association from %s:%d (%s) rejected: %s", peer.host, peer.port, peer.calling_ae, reason)
+        self._audit_security(peer, reason)
+
+    def on_tls_failure(self, host: str, port: int, reason: str) -> None:
+        log.warning("connection from %s:%d dropped: %s", host, port, reason)
+        self._audit_security(PeerInfo("", "", host, port, True), reason)
+
+    def _audit_security(self, peer: PeerInfo, reason: str) -> None:
+        event = new_event(
+            "security",
+            "rejected",
+            reason,
+            actor_ae=peer.calling_ae or None,
+            actor_host=peer.host,
+            detail={"called_ae": peer.called_ae, "peer_port": peer.port, "tls": peer.tls},
+        )
+        self._try_audit(event)
+
+    def on_accepted(self, event: evt.Event) -> None:
+        peer = self._peer(event.assoc)
+        try:
+            association_id: int | None = open_association(self.sessions, peer)
+        except SQLAlchemyError as exc:
+            log.error("database unavailable when accepting %s from %s: %s", peer.calling_ae, peer.host, exc)
+            association_id = None
+        with self._lock:
+            self._open[event.assoc] = _Open(association_id, peer)
+
+    def on_released(self, event: evt.Event) -> None:
+        self._close(event.assoc, "released")
+
+    def on_aborted(self, event: evt.Event) -> None:
+        self._close(event.assoc, "aborted")
+
+    def _close(self, assoc: Association, outcome: str) -> None:
+        with self._lock:
+            state = self._open.pop(assoc, None)
+        if state is None or state.association_id is None:
+            return
+        try:
+            close_association(self.sessions, state.association_id, outcome, echoes=state.echoes)
+        except SQLAlchemyError as exc:
+            log.error("could not record the end of association %d: %s", state.association_id, exc)
+
+    def _state(self, assoc: Association) -> _Open:
+        with self._lock:
+            state = self._open.get(assoc)
+        return state if state is not None else _Open(None, self._peer(assoc))
+
+    # -- DIMSE services ---------------------------------------------------------------------------
+
+    def on_echo(self, event: evt.Event) -> int:
+        state = self._state(event.assoc)
+        with state.lock:
+            state.echoes += 1
+        return SUCCESS
+
+    def on_store(self, event: evt.Event) -> int:
+        state = self._state(event.assoc)
+        sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
+        try:
+            info = self._describe(event, state)
+            if is_stored(self.sessions, info.sop_instance_uid):
+                self._audit_store(state, "duplicate", "instance already stored; kept the first copy", info)
+                return SUCCESS
+            data = event.encoded_dataset()
+            path = self.store.write(info.study_uid, info.series_uid, info.sop_instance_uid, data)
+            info = replace(info, path=str(path), size=len(data))
+            try:
+                first = add_instance(self.sessions, info, state.association_id)
+            except SQLAlchemyError as exc:
+                self.store.remove(path)
+                raise OutOfResources(f"database unavailable: {type(exc).__name__}") from exc
+            if not first:
+                self._audit_store(state, "duplicate", "instance stored concurrently by another association", info)
+        except StorageError as exc:
+            log.warning("C-STORE of %s from %s failed (0x%04X): %s", sop_instance_uid, state.peer.host, exc.status, exc)
+            self._audit_failure(state, exc.status, str(exc), sop_instance_uid)
+            return exc.status
+        except Exception as exc:  # noqa: BLE001 - any other fault must still answer the peer
+            log.exception("C-STORE of %s from %s failed unexpectedly", sop_instance_uid, state.peer.host)
+            self._audit_failure(state, OTHER_FAILURE, f"{type(exc).__name__}: {exc}", sop_instance_uid)
+            return OTHER_FAILURE
+        with state.lock:
+            state.stored += 1
+        return SUCCESS
+
+    def _describe(self, event: evt.Event, state: _Open) -> InstanceInfo:
+        """UIDs and technical attributes of the received dataset; CannotUnderstand when it does not parse."""
+        request = event.request
+        sop_instance_uid = check_uid(request.AffectedSOPInstanceUID, "Affected SOP Instance UID (0000,1000)")
+        sop_class_uid = check_uid(request.AffectedSOPClassUID, "Affected SOP Class UID (0000,0002)")
+        try:
+            dataset: Dataset = event.dataset
+            study_uid = dataset.get("StudyInstanceUID")
+            series_uid = dataset.get("SeriesInstanceUID")
+            dataset_sop_uid = dataset.get("SOPInstanceUID")
+            modality = dataset.get("Modality")
+        except Exception as exc:  # noqa: BLE001 - pydicom raises many types on corrupt data
+            raise CannotUnderstand(f"dataset does not parse: {type(exc).__name__}: {exc}") from exc
+        if dataset_sop_uid is not None and str(dataset_sop_uid).strip() != sop_instance_uid:
+            raise CannotUnderstand("SOP Instance UID (0008,0018) differs from the C-STORE request's")
+        return InstanceInfo(
+            sop_instance_uid=sop_instance_uid,
+            sop_class_uid=sop_class_uid,
+            study_uid=check_uid(study_uid, "Study Instance UID (0020,000D)"),
+            series_uid=check_uid(series_uid, "Series Instance UID (0020,000E)"),
+            modality=str(modality)[:16] if modality else None,
+            transfer_syntax=str(event.context.transfer_syntax),
+            path="",
+            size=0,
+        )
+
+    def _audit_store(self, state: _Open, outcome: str, message: str, info: InstanceInfo) -> None:
+        self._try_audit(
+            new_event(
+                "store",
+                outcome,
+                message,
+                actor_ae=state.peer.calling_ae,
+                actor_host=state.peer.host,
+                association_id=state.association_id,
+                study_uid=info.study_uid,
+                series_uid=info.series_uid,
+                sop_instance_uid=info.sop_instance_uid,
+                detail={"sop_class_uid": info.sop_class_uid, "transfer_syntax": info.transfer_syntax},
+            )
+        )
+
+    def _audit_failure(self, state: _Open, status: int, reason: str, sop_instance_uid: str) -> None:
+        self._try_audit(
+            new_event(
+                "store",
+                "failure",
+                reason,
+                actor_ae=state.peer.calling_ae,
+                actor_host=state.peer.host,
+                association_id=state.association_id,
+                sop_instance_uid=sop_instance_uid[:64] or None,
+                detail={"status": f"0x{status:04X}"},
+            )
+        )
+
+    def _try_audit(self, event: AuditEvent) -> None:
+        try:
+            add_audit(self.sessions, event)
+        except SQLAlchemyError as exc:
+            log.error("audit row could not be written (database unavailable): %s", exc)
+

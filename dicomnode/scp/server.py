@@ -1,0 +1,92 @@
+"""The Storage SCP application entity: start listening, stop gracefully."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from pynetdicom import AE
+from pynetdicom.transport import ThreadedAssociationServer
+from sqlalchemy.orm import Session, sessionmaker
+
+from dicomnode.config import Config
+from dicomnode.errors import StartupError
+from dicomnode.scp.access import AccessPolicy
+from dicomnode.scp.contexts import as_presentation_contexts
+from dicomnode.scp.handlers import IngestHandlers
+from dicomnode.scp.storage import DurableStore
+from dicomnode.scp.tls import AuditedTLS, server_context
+
+log = logging.getLogger(__name__)
+
+
+class StorageSCP:
+    """One listening pynetdicom AE with the node's handlers."""
+
+    def __init__(self, config: Config, sessions: sessionmaker[Session]) -> None:
+        self.config = config
+        self.store = DurableStore(config.node.storage_dir)
+        self.handlers = IngestHandlers(
+            self.store,
+            sessions,
+            AccessPolicy(config.node.ae_title, config.security.allowed),
+            tls=config.security.tls_enabled,
+        )
+        self.ae = self._make_ae()
+        self.server: ThreadedAssociationServer | None = None
+
+    def _make_ae(self) -> AE:
+        node = self.config.node
+        ae = AE(ae_title=node.ae_title)
+        ae.supported_contexts = as_presentation_contexts()
+        ae.maximum_associations = node.max_associations
+        ae.maximum_pdu_size = node.max_pdu_size
+        ae.acse_timeout = node.acse_timeout
+        ae.dimse_timeout = node.dimse_timeout
+        ae.network_timeout = node.network_timeout
+        return ae
+
+    def start(self) -> None:
+        """Prepare storage and start listening in background threads."""
+        self.store.prepare()
+        ssl_context = None
+        if self.config.security.tls_enabled:
+            ssl_context = AuditedTLS(
+                server_context(self.config.security), self.config.node.acse_timeout, self.handlers.on_tls_failure
+            )
+        address = (self.config.node.host, self.config.node.port)
+        try:
+            self.server = self.ae.start_server(
+                address,
+                block=False,
+                evt_handlers=self.handlers.bindings(),
+                ssl_context=ssl_context,  # type: ignore[arg-type]  # duck-typed SSLContext
+            )
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {address[0]}:{address[1]} (node.host/node.port): {exc}") from exc
+        log.info(
+            "storage SCP %s listening on %s:%d%s",
+            self.config.node.ae_title,
+            *address,
+            " with TLS" if ssl_context else "",
+        )
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.server_address[1])
+
+    def stop(self, timeout: float) -> None:
+        """Stop accepting, let open associations finish for up to ``timeout`` seconds, then abort them."""
+        if self.server is None:
+            return
+        self.server.shutdown()
+        self.server = None
+        deadline = time.monotonic() + timeout
+        while self.ae.active_associations and time.monotonic() < deadline:
+            time.sleep(0.1)
+        remaining = self.ae.active_associations
+        for assoc in remaining:
+            log.warning("aborting association with %s at shutdown", assoc.requestor.ae_title)
+            assoc.abort()
+        log.info("storage SCP stopped (%d association(s) aborted)", len(remaining))

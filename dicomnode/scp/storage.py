@@ -1,0 +1,116 @@
+"""Durable instance files: ``storage_dir/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm``.
+
+A file is written under ``storage_dir/.incoming`` with a temporary name, fsync'd, renamed into place and
+its directory fsync'd, so after a crash a file is either whole at its final path or absent there.
+Temporary files left by a crash stay in ``.incoming`` and are removed at start-up (:meth:`sweep`).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import uuid
+from pathlib import Path
+
+from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
+
+log = logging.getLogger(__name__)
+
+# PS3.5 9.1: UID components are digits separated by periods, at most 64 characters in all.
+_UID_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
+_RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE})
+INCOMING = ".incoming"
+
+
+def check_uid(value: object, name: str) -> str:
+    """Return ``value`` as a UID string, or raise CannotUnderstand naming the attribute (PS3.5 9.1)."""
+    text = str(value).strip().rstrip("\x00") if value is not None else ""
+    if not text:
+        raise CannotUnderstand(f"{name} is missing or empty")
+    if len(text) > 64 or not _UID_PATTERN.match(text):
+        raise CannotUnderstand(f"{name} {text[:80]!r} is not a valid UID (PS3.5 9.1)")
+    return text
+
+
+class DurableStore:
+    """Writes received instances so that an acknowledged instance survives a crash."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.incoming = root / INCOMING
+
+    def prepare(self) -> int:
+        """Create the folders and remove temporary files a crash left behind; return how many were removed."""
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        removed = 0
+        for leftover in self.incoming.iterdir():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+        if removed:
+            log.warning("removed %d incomplete temporary file(s) from %s", removed, self.incoming)
+        return removed
+
+    def path_for(self, study_uid: str, series_uid: str, sop_instance_uid: str) -> Path:
+        return self.root / study_uid / series_uid / f"{sop_instance_uid}.dcm"
+
+    def write(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> Path:
+        """Write ``data`` durably to its final path and return the path.
+
+        Raises OutOfResources when the disk is full or unwritable, StorageError for other I/O failures;
+        in both cases no file is left at the final path or in ``.incoming``.
+        """
+        final = self.path_for(study_uid, series_uid, sop_instance_uid)
+        temporary = self.incoming / f"{sop_instance_uid}.{uuid.uuid4().hex}.tmp"
+        try:
+            self._write_synced(temporary, data)
+            created = self._make_dirs(final.parent)
+            os.replace(temporary, final)
+            _fsync_dir(final.parent)
+            for parent in created:
+                _fsync_dir(parent.parent)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            kind = OutOfResources if exc.errno in _RESOURCE_ERRNOS else StorageError
+            raise kind(f"cannot write {sop_instance_uid}: {exc.strerror or exc}") from exc
+        return final
+
+    def remove(self, path: Path) -> None:
+        """Remove a file whose database row could not be committed (best effort)."""
+        try:
+            path.unlink(missing_ok=True)
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            log.error("could not remove %s after a failed commit: %s", path, exc)
+
+    @staticmethod
+    def _write_synced(path: Path, data: bytes) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _make_dirs(self, directory: Path) -> list[Path]:
+        """Create ``directory`` and missing parents under the root; return those created (outermost first)."""
+        missing: list[Path] = []
+        current = directory
+        while not current.exists() and current != self.root:
+            missing.append(current)
+            current = current.parent
+        for path in reversed(missing):
+            path.mkdir(exist_ok=True)
+        return list(reversed(missing))
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

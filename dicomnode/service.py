@@ -1,0 +1,83 @@
+"""``dicomnode serve``: the node's process, its components, start-up checks and graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.audit import new_event
+from db.engine import make_engine, make_sessionmaker
+from db.ingest import add_audit, close_interrupted_associations
+from db.migrate import current_revision, head_revision
+from dicomnode import __version__
+from dicomnode.config import Config
+from dicomnode.errors import StartupError
+from dicomnode.scp.server import StorageSCP
+
+log = logging.getLogger(__name__)
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to start on a database whose schema is not the current migration."""
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StartupError(f"database.url cannot be reached: {exc}") from exc
+    head = head_revision()
+    if current != head:
+        raise StartupError(
+            f"database schema is at revision {current or 'none'}, this version needs {head}: "
+            "run `dicomnode db upgrade` first"
+        )
+
+
+class Node:
+    """Everything ``dicomnode serve`` runs: today the storage SCP."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.engine = make_engine(config.database.url, echo=config.database.echo)
+        self.sessions = make_sessionmaker(self.engine)
+        self.scp = StorageSCP(config, self.sessions)
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        check_schema(self.engine)
+        interrupted = close_interrupted_associations(self.sessions)
+        if interrupted:
+            log.warning("%d association(s) were open when the node last stopped; closed as interrupted", interrupted)
+        self.scp.start()
+        add_audit(
+            self.sessions,
+            new_event(
+                "node",
+                "success",
+                f"node {self.config.node.ae_title} started",
+                detail={"version": __version__, "port": self.scp.port, "interrupted_associations": interrupted},
+            ),
+        )
+
+    def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
+        if signum is not None:
+            log.info("received %s: shutting down", signal.Signals(signum).name)
+        self._stop.set()
+
+    def run_until_stopped(self) -> None:
+        """Block until SIGTERM/SIGINT (or :meth:`request_stop`), then shut down gracefully."""
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        self._stop.wait()
+        self.stop()
+
+    def stop(self) -> None:
+        self.scp.stop(self.config.node.shutdown_timeout)
+        try:
+            add_audit(self.sessions, new_event("node", "success", f"node {self.config.node.ae_title} stopped"))
+        except SQLAlchemyError as exc:
+            log.error("could not record the node's stop: %s", exc)
+        self.engine.dispose()
