@@ -83,10 +83,10 @@ class IngestHandlers:
         if decision.allowed:
             return
         assert decision.reject is not None
-        event.assoc.acse.send_reject(*decision.reject)
-        event.assoc.kill()  # as pynetdicom does after its own rejections: the RJ PDU leaves before the close
         log.warning("association from %s:%d (%s) rejected: %s", peer.host, peer.port, peer.calling_ae, decision.reason)
         self._audit_security(peer, decision.reason)
+        event.assoc.acse.send_reject(*decision.reject)
+        event.assoc.kill()  # as pynetdicom does after its own rejections: the RJ PDU leaves before the close
 
     def on_rejected(self, event: evt.Event) -> None:
         """Rejections pynetdicom makes itself, such as ``max_associations`` reached (local limit exceeded)."""

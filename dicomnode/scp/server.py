@@ -83,10 +83,15 @@ class StorageSCP:
         self.server.shutdown()
         self.server = None
         deadline = time.monotonic() + timeout
-        while self.ae.active_associations and time.monotonic() < deadline:
+        while _established(self.ae) and time.monotonic() < deadline:
             time.sleep(0.1)
         remaining = self.ae.active_associations
         for assoc in remaining:
             log.warning("aborting association with %s at shutdown", assoc.requestor.ae_title)
             assoc.abort()
         log.info("storage SCP stopped (%d association(s) aborted)", len(remaining))
+
+
+def _established(ae: AE) -> list[object]:
+    """Associations with work in progress (connections still waiting to negotiate do not count)."""
+    return [assoc for assoc in ae.active_associations if assoc.is_established]

@@ -1,0 +1,5 @@
+"""``python -m dicomnode`` runs the CLI."""
+
+from dicomnode.cli import main
+
+main()
