@@ -78,10 +78,14 @@ class Fields:
         return Fields(*(getattr(self, name)[box] for name in self.__dataclass_fields__))
 
 
-def floor_height(head: HeadParams, y: np.ndarray) -> np.ndarray:
-    """Reference z (mm) of the skull base under each point: anterior, middle, posterior fossa."""
+def floor_height(head: HeadParams, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Reference z (mm) of the skull base under each point: anterior, middle and posterior fossae.
+
+    The fossae are steps from front to back, each a bowl rising towards the sides.
+    """
     ant, mid, post = (np.float32(v * REF_C) for v in head.floor)
-    return ant + (mid - ant) * sigmoid((y + 35.0) / 6.0) + (post - mid) * sigmoid((y - 8.0) / 6.0)
+    steps = ant + (mid - ant) * sigmoid((y + 35.0) / 4.0) + (post - mid) * sigmoid((y - 8.0) / 4.0)
+    return steps + np.float32(14.0) * (x / np.float32(60.0)) ** 2
 
 
 def _shell(head: HeadParams, p: PlaneCoords) -> tuple[np.ndarray, ...]:
@@ -119,7 +123,7 @@ def head_fields(head: HeadParams, plane: Plane, diploe_texture: np.ndarray | Non
     p = plane.coords
     depth, ux, uy, uz = _shell(head, p)
     skull = np.float32(head.skull_mm) + np.float32(head.skull_occipital_extra_mm) * np.clip(uy, 0.0, 1.0)
-    above_floor = p.z - floor_height(head, p.y)
+    above_floor = p.z - floor_height(head, p.x, p.y)
     inside = depth >= skull
     cranium = inside & (above_floor > 0)
     gap = np.float32(head.csf_gap_mm)
