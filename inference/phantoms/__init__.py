@@ -5,3 +5,23 @@ the five hemorrhage subtypes and look-alikes (calcifications, dense vessels, bea
 renders an HU volume with per-slice and per-study labels; :func:`write_dicom` writes it as a CT Image
 Storage series. Nothing here imports the service (``dicomnode``) or the database (``db``).
 """
+
+from inference.phantoms.dicom_writer import PhantomUids, phantom_uids, write_dicom
+from inference.phantoms.geometry import Geometry
+from inference.phantoms.ground_truth import GROUND_TRUTH_NAME, ground_truth, write_ground_truth
+from inference.phantoms.lesions import ABBREVIATIONS, SUBTYPES
+from inference.phantoms.study import PhantomStudy, generate_study
+
+__all__ = [
+    "ABBREVIATIONS",
+    "GROUND_TRUTH_NAME",
+    "SUBTYPES",
+    "Geometry",
+    "PhantomStudy",
+    "PhantomUids",
+    "generate_study",
+    "ground_truth",
+    "phantom_uids",
+    "write_dicom",
+    "write_ground_truth",
+]

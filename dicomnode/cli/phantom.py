@@ -1,0 +1,47 @@
+"""``dicomnode phantom``: write a synthetic head-CT study (DICOM files) and its ground truth JSON."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+
+from dicomnode.cli.options import config_option, load_or_exit
+from inference.phantoms import GROUND_TRUTH_NAME, generate_study, write_dicom, write_ground_truth
+
+SUBTYPE_CHOICES = ("random", "any", "none", "EDH", "SDH", "SAH", "IPH", "IVH")
+
+
+@click.command()
+@config_option
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Directory for the DICOM files (CT0001.dcm, ...) and ground_truth.json; must be empty or new.")
+@click.option("--subtype", type=click.Choice(SUBTYPE_CHOICES, case_sensitive=False), default="random",
+              show_default=True,
+              help="any: at least one bleed; none: negative; EDH/SDH/SAH/IPH/IVH: that subtype only; "
+                   "random: negative half of the time.")
+@click.option("--slices", type=click.IntRange(1, 400), default=None,
+              help="Number of slices (default: random 20-60); the thickness (2.5-5 mm) follows.")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Seed; the same seed and options give the same study (default: a random seed, printed).")
+@click.option("--size", type=click.IntRange(16, 512), default=512, show_default=True, help="Rows and columns.")
+@click.option("--tilt", type=click.FloatRange(0.0, 30.0), default=None,
+              help="Gantry tilt in degrees (default: random, none half of the time).")
+@click.option("--signed", is_flag=True, help="Store signed 16-bit pixels instead of unsigned 12-bit.")
+def phantom(config_path: Path | None, out_dir: Path, subtype: str, slices: int | None, seed: int | None,
+            size: int, tilt: float | None, signed: bool) -> None:
+    """Write a synthetic head-CT study with hemorrhage ground truth (not patient data)."""
+    load_or_exit(config_path)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise click.UsageError(f"--out {out_dir} is not empty; give a new or empty directory")
+    if seed is None:
+        seed = secrets.randbelow(1_000_000)
+    study = generate_study(seed, subtype=subtype, n_slices=slices, size=size, gantry_tilt=tilt)
+    files = write_dicom(study, out_dir, signed=signed)
+    write_ground_truth(study, out_dir, files)
+    positive = [name for name, flag in zip(study.classes, study.study_labels) if flag and name != "any"]
+    g = study.geometry
+    click.echo(f"seed {seed}: {len(files)} slices of {g.rows}x{g.cols}, {g.slice_thickness:g} mm, "
+               f"tilt {g.gantry_tilt:.1f} deg -> {out_dir}")
+    click.echo(f"ground truth: {out_dir / GROUND_TRUTH_NAME} ({', '.join(positive) if positive else 'negative'})")
