@@ -153,7 +153,7 @@ class IngestHandlers:
         state = self._state(event.assoc)
         sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
         try:
-            info = self._describe(event, state)
+            info = self._describe(event)
             if is_stored(self.sessions, info.sop_instance_uid):
                 self._audit_store(state, "duplicate", "instance already stored; kept the first copy", info)
                 return SUCCESS
@@ -167,10 +167,10 @@ class IngestHandlers:
                 raise OutOfResources(f"database unavailable: {type(exc).__name__}") from exc
             if not first:
                 self._audit_store(state, "duplicate", "instance stored concurrently by another association", info)
+        except SQLAlchemyError as exc:
+            return self._failed(state, OutOfResources(f"database unavailable: {type(exc).__name__}"), sop_instance_uid)
         except StorageError as exc:
-            log.warning("C-STORE of %s from %s failed (0x%04X): %s", sop_instance_uid, state.peer.host, exc.status, exc)
-            self._audit_failure(state, exc.status, str(exc), sop_instance_uid)
-            return exc.status
+            return self._failed(state, exc, sop_instance_uid)
         except Exception as exc:  # noqa: BLE001 - any other fault must still answer the peer
             log.exception("C-STORE of %s from %s failed unexpectedly", sop_instance_uid, state.peer.host)
             self._audit_failure(state, OTHER_FAILURE, f"{type(exc).__name__}: {exc}", sop_instance_uid)
@@ -179,7 +179,14 @@ class IngestHandlers:
             state.stored += 1
         return SUCCESS
 
-    def _describe(self, event: evt.Event, state: _Open) -> InstanceInfo:
+    def _failed(self, state: _Open, error: StorageError, sop_instance_uid: str) -> int:
+        log.warning(
+            "C-STORE of %s from %s failed (0x%04X): %s", sop_instance_uid, state.peer.host, error.status, error
+        )
+        self._audit_failure(state, error.status, str(error), sop_instance_uid)
+        return error.status
+
+    def _describe(self, event: evt.Event) -> InstanceInfo:
         """UIDs and technical attributes of the received dataset; CannotUnderstand when it does not parse."""
         request = event.request
         sop_instance_uid = check_uid(request.AffectedSOPInstanceUID, "Affected SOP Instance UID (0000,1000)")
