@@ -59,7 +59,7 @@ class PhantomStudy:
     tissue : numpy.ndarray
         uint8 [slices, rows, cols] :class:`~inference.phantoms.anatomy.Tissue` codes of the mid-slice anatomy.
     lesion_mask : numpy.ndarray
-        uint8 [slices, rows, cols], bit ``i`` set where subtype ``SUBTYPES[i]`` fills most of the voxel.
+        uint8 [slices, rows, cols], bit ``i`` set where subtype ``SUBTYPES[i]`` fills more than half of the voxel.
     mimic_mask : numpy.ndarray
         uint8 [slices, rows, cols], bits of :mod:`inference.phantoms.mimics`.
     lesions, mimics : tuple of dict
@@ -239,7 +239,7 @@ def _render(frame: HeadFrame, lesions: list[Lesion], mimics: list[Mimic], streak
             acc[inside] += pattern[inside]
             mimic_out[k][inside & (np.abs(pattern) > 5.0)] |= STREAK
         for i in range(len(SUBTYPES)):
-            lesion_out[k][fractions[i] >= 0.5] |= np.uint8(1 << i)
+            lesion_out[k][fractions[i] > 0.5] |= np.uint8(1 << i)
         head_area = max(1, int(np.count_nonzero(tissue_out[k])))
         bone = np.count_nonzero((tissue_out[k] == Tissue.BONE) | (tissue_out[k] == Tissue.DIPLOE))
         sigma = noise_sigma(base_sigma, bone / head_area)
