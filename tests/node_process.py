@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -57,6 +58,7 @@ class NodeProcess:
         self.config_path = root / "node.toml"
         self.log_path = root / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.tls_args: tuple[ssl.SSLContext, str] | None = None  # how the readiness probe reaches a TLS node
         self._engine: Engine | None = None
 
     def write_config(self) -> None:
@@ -102,7 +104,7 @@ class NodeProcess:
         ae = AE(ae_title="PROBE")
         ae.add_requested_context(Verification)
         ae.acse_timeout = 5
-        assoc = ae.associate("127.0.0.1", self.port, ae_title=self.called_ae)
+        assoc = ae.associate("127.0.0.1", self.port, ae_title=self.called_ae, tls_args=self.tls_args)
         answered = assoc.is_established or assoc.is_rejected
         if assoc.is_established:
             assoc.release()
