@@ -100,6 +100,8 @@ def build_engine(
     backend = select_backend(backend, device)
     cache_dir = cache_dir or default_cache_dir()
     logger.info("inference backend %s on %s (model %s %s)", backend, device, info.name, info.version)
+    if backend == "tensorrt" and not device.startswith("cuda"):
+        raise BackendUnavailableError(f"the tensorrt backend needs device cuda, got {device}")
     if backend == "torch":
         from inference.engines.torch_engine import TorchEngine
 
@@ -111,8 +113,6 @@ def build_engine(
         from inference.engines.onnx_engine import OnnxRuntimeEngine
 
         return OnnxRuntimeEngine(onnx_path, info, device=device, batch_size=batch_size, threads=threads)
-    if not device.startswith("cuda"):
-        raise BackendUnavailableError("the tensorrt backend needs device cuda, got cpu")
     from inference.engines.tensorrt_engine import TensorRTEngine
 
     return TensorRTEngine(onnx_path, info, cache_dir, device=device, batch_size=batch_size)

@@ -1,0 +1,69 @@
+"""CUDA and TensorRT engines; skipped (with the reason) where no GPU or TensorRT is present."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inference.engines.torch_engine import TorchEngine
+from inference.volume import Volume
+
+pytestmark = pytest.mark.gpu
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU: torch.cuda.is_available() is False")
+
+
+def _volume(make_series) -> Volume:
+    volume = Volume.from_datasets(make_series(n=6, rows=128, cols=128))
+    volume.hu[...] += np.random.default_rng(0).normal(0, 300, size=volume.hu.shape).astype(np.float32)
+    return volume
+
+
+@needs_cuda
+def test_torch_cuda_fp16_close_to_cpu_fp32(random_net, make_series):
+    net, info = random_net
+    volume = _volume(make_series)
+    cpu = TorchEngine(net, info, device="cpu").predict(volume)
+    cuda = TorchEngine(net, info, device="cuda").predict(volume)
+    net.to("cpu")
+    assert cuda.backend == "torch:cuda:fp16"
+    assert np.abs(cpu.slice_probs - cuda.slice_probs).max() <= 1e-2
+
+
+@needs_cuda
+def test_onnxruntime_cuda_provider(random_net, onnx_path, make_series):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        pytest.skip("onnxruntime here has no CUDAExecutionProvider (onnxruntime-gpu not installed)")
+    from inference.engines.onnx_engine import OnnxRuntimeEngine
+
+    net, info = random_net
+    volume = _volume(make_series)
+    cpu = TorchEngine(net, info).predict(volume)
+    cuda = OnnxRuntimeEngine(onnx_path, info, device="cuda").predict(volume)
+    assert np.abs(cpu.slice_probs - cuda.slice_probs).max() <= 1e-3
+
+
+@needs_cuda
+def test_tensorrt_builds_fp16_engines_once_and_reuses_the_cache(random_net, onnx_path, make_series, tmp_path):
+    pytest.importorskip("tensorrt", reason="TensorRT Python package not installed")
+    from inference.engines.tensorrt_engine import TensorRTEngine
+
+    net, info = random_net
+    volume = _volume(make_series)
+    first = TensorRTEngine(onnx_path, info, tmp_path, batch_size=4)
+    assert first.built == ["encoder", "sequence"]
+    engines = sorted(tmp_path.glob("*.engine"))
+    assert len(engines) == 2
+    mtimes = [path.stat().st_mtime_ns for path in engines]
+    second = TensorRTEngine(onnx_path, info, tmp_path, batch_size=4)
+    assert second.built == []
+    assert [path.stat().st_mtime_ns for path in engines] == mtimes
+
+    reference = TorchEngine(net, info).predict(volume)
+    prediction = second.predict(volume)
+    assert prediction.backend.startswith("tensorrt:")
+    assert np.abs(reference.slice_probs - prediction.slice_probs).max() <= 2e-2
+    assert np.abs(reference.study_probs - prediction.study_probs).max() <= 2e-2
