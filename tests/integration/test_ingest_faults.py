@@ -133,3 +133,20 @@ def test_sigterm_lets_an_open_association_finish(node: NodeProcess) -> None:
         assert len(session.scalars(select(Instance)).all()) == 2
     refused = associate(node.port)
     assert not refused.is_established  # no longer listening
+
+
+def test_association_over_the_limit_is_rejected_and_audited(tmp_path: Path, sqlite_url: str) -> None:
+    node = NodeProcess(tmp_path / "node", sqlite_url, node={"max_associations": 1})
+    node.start()
+    try:
+        first = associate(node.port)
+        assert first.is_established
+        second = associate(node.port, calling="SECOND")
+        assert second.is_rejected
+        first.release()
+        with Session(node.engine) as session:
+            events = session.scalars(select(AuditEvent).where(AuditEvent.actor_ae == "SECOND")).all()
+        assert [e.event_type for e in events] == ["security"]
+        assert "maximum number of associations" in events[0].message
+    finally:
+        node.stop()
