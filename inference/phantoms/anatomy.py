@@ -108,7 +108,7 @@ def _shell(head: HeadParams, p: PlaneCoords) -> tuple[np.ndarray, ...]:
     return depth, ux, uy, uz
 
 
-def head_fields(head: HeadParams, plane: Plane, diploe_texture: np.ndarray | None = None) -> Fields:
+def head_fields(head: HeadParams, plane: Plane, diploe_waves: tuple[np.ndarray, np.ndarray] | None = None) -> Fields:
     """Evaluate the normal anatomy of one plane.
 
     Parameters
@@ -117,8 +117,9 @@ def head_fields(head: HeadParams, plane: Plane, diploe_texture: np.ndarray | Non
         The sampled head.
     plane : Plane
         Pixel coordinates of the plane.
-    diploe_texture : numpy.ndarray or None
-        Optional [-1, 1] texture for the trabecular bone of the diploe.
+    diploe_waves : tuple of numpy.ndarray or None
+        Optional plane waves (see :func:`~inference.phantoms.shapes.random_waves`) texturing the
+        trabecular bone of the diploe.
     """
     p = plane.coords
     depth, ux, uy, uz = _shell(head, p)
@@ -142,8 +143,10 @@ def head_fields(head: HeadParams, plane: Plane, diploe_texture: np.ndarray | Non
     bone = (depth >= 0) & ~inside
     put(bone, Tissue.BONE, head.table_hu)
     diploe = bone & (depth > 0.3 * skull) & (depth < 0.68 * skull)
-    diploe_hu = head.diploe_hu + (45.0 * diploe_texture if diploe_texture is not None else 0.0)
-    put(diploe, Tissue.DIPLOE, diploe_hu if isinstance(diploe_hu, np.ndarray) else float(diploe_hu))
+    tissue[diploe] = Tissue.DIPLOE
+    hu[diploe] = head.diploe_hu
+    if diploe_waves is not None and diploe.any():
+        hu[diploe] += np.float32(45.0) * _texture_at(p, diploe, *diploe_waves)
     below = inside & ~cranium
     put(below, Tissue.SOFT, head.soft_hu)
     put(below & (above_floor > -4.5), Tissue.BONE, head.table_hu)
@@ -151,10 +154,12 @@ def head_fields(head: HeadParams, plane: Plane, diploe_texture: np.ndarray | Non
     put(cranium, Tissue.CSF, head.csf_hu)
     brain = cranium & (brain_depth >= 0)
     put(brain, Tissue.WHITE, head.white_hu)
-    dist = _sulcal_distance(head, p)
     hw = np.float32(head.sulcal_halfwidth)
     sd = np.float32(head.sulcal_depth_mm)
-    cortical = (brain_depth < head.cortex_mm) | ((dist < hw + head.cortex_mm) & (brain_depth < sd + head.cortex_mm))
+    band = brain & (brain_depth < sd + head.cortex_mm)
+    dist = np.full(p.x.shape, np.inf, dtype=np.float32)
+    dist[band] = _sulcal_distance(head, p.x[band], p.y[band], p.z[band])
+    cortical = (brain_depth < head.cortex_mm) | (dist < hw + head.cortex_mm)
     put(brain & cortical, Tissue.GREY, head.grey_hu)
     sulci = brain & (dist < hw * (1.0 - 0.6 * brain_depth / sd)) & (brain_depth < sd)
     cisterns = np.zeros_like(cranium)
@@ -172,12 +177,21 @@ def head_fields(head: HeadParams, plane: Plane, diploe_texture: np.ndarray | Non
     return Fields(depth, skull, above_floor, cranium, brain_depth, ux, uy, uz, sulci, cisterns & cranium, tissue, hu)
 
 
-def _sulcal_distance(head: HeadParams, p: PlaneCoords) -> np.ndarray:
+def _texture_at(p: PlaneCoords, mask: np.ndarray, k: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """:func:`~inference.phantoms.shapes.texture` evaluated on the pixels of ``mask`` only (1-D)."""
+    x, y, z = p.x[mask], p.y[mask], p.z[mask]
+    out = np.zeros_like(x)
+    for (kx, ky, kz), ph in zip(k.astype(np.float32), phase.astype(np.float32)):
+        out += np.cos(kx * x + ky * y + kz * z + ph)
+    return out / np.float32(len(phase))
+
+
+def _sulcal_distance(head: HeadParams, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Approximate distance (mm) to the zero set of the folding field: |g| / |grad g|."""
-    g = np.zeros_like(p.x)
-    gx, gy, gz = np.zeros_like(p.x), np.zeros_like(p.x), np.zeros_like(p.x)
+    g = np.zeros_like(x)
+    gx, gy, gz = np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
     for (kx, ky, kz), ph in zip(head.sulcal_k.astype(np.float32), head.sulcal_phase.astype(np.float32)):
-        arg = kx * p.x + ky * p.y + kz * p.z + ph
+        arg = kx * x + ky * y + kz * z + ph
         g += np.cos(arg)
         s = np.sin(arg)
         gx -= kx * s

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class Geometry:
         """Direction of increasing row index (second triplet of the orientation)."""
         return self.orientation[3:]
 
-    @property
+    @cached_property
     def normal(self) -> np.ndarray:
         """Unit normal of the image planes (row x column), pointing towards the head."""
         return np.cross(self.row_direction, self.col_direction)

@@ -25,7 +25,7 @@ from inference.phantoms.head import HeadFrame, HeadParams, Plane, sample_head
 from inference.phantoms.lesions import ABBREVIATIONS, SUBTYPES, Lesion, sample_lesion
 from inference.phantoms.mimics import STREAK, Mimic, Streaks, sample_mimics
 from inference.phantoms.noise import blur, correlated_noise, noise_sigma
-from inference.phantoms.shapes import random_waves, texture
+from inference.phantoms.shapes import random_waves
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ def _render(frame: HeadFrame, lesions: list[Lesion], mimics: list[Mimic], streak
         fractions = np.zeros((len(SUBTYPES), *shape[1:]), dtype=np.float32)
         for i, offset in enumerate(offsets):
             plane = Plane.of(frame, k, offset)
-            fields = head_fields(head, plane, texture(plane.coords, *diploe_waves))
+            fields = head_fields(head, plane, diploe_waves)
             hu = fields.hu
             if i == SUB_PLANES // 2:
                 tissue_out[k] = fields.tissue
