@@ -14,6 +14,8 @@ import hashlib
 import json
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import onnx
@@ -32,22 +34,31 @@ MAX_SLICES = 512
 INPUT_NAME = "slices"
 FEATURES_NAME = "features"
 OUTPUT_NAMES = ("slice_probs", "study_probs", "saliency")
+EXPORTER_LOGGERS = ("torch.onnx", "torch.onnx._internal.exporter._registration", "onnxscript", "onnx_ir")
+
+
+@contextmanager
+def _quiet_exporter_logs() -> Iterator[None]:
+    """Raise the exporter's chatty loggers (pass reports, "torchvision is not installed") to ERROR; failures still raise."""
+    loggers = [logging.getLogger(name) for name in EXPORTER_LOGGERS]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels):
+            log.setLevel(level)
 
 
 def _export_part(module: torch.nn.Module, example: torch.Tensor, input_name: str, output_names: list[str]) -> onnx.ModelProto:
     slices = torch.export.Dim("slices", min=1, max=MAX_SLICES)
-    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
-    level = registration.level
-    registration.setLevel(logging.ERROR)  # silences "torchvision is not installed" notices
-    try:
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(
-                module, (example,), dynamo=True, opset_version=OPSET, input_names=[input_name],
-                output_names=output_names, dynamic_shapes={input_name: {0: slices}}, verbose=False,
-            )
-    finally:
-        registration.setLevel(level)
+    with _quiet_exporter_logs(), warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            module, (example,), dynamo=True, opset_version=OPSET, input_names=[input_name],
+            output_names=output_names, dynamic_shapes={input_name: {0: slices}}, verbose=False,
+        )
     if program is None:
         raise ExportError("torch.onnx.export returned no program (dynamo exporter expected)")
     return program.model_proto

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from dicomnode import __version__
-from dicomnode.cli import audit, config_cmd, db_cmd, phantom, serve
+from dicomnode.cli import audit, config_cmd, db_cmd, model, phantom, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -19,3 +19,4 @@ main.add_command(audit.audit)
 main.add_command(db_cmd.db)
 main.add_command(config_cmd.config)
 main.add_command(phantom.phantom)
+main.add_command(model.model)

@@ -48,12 +48,18 @@ def random_net():
 
 
 @pytest.fixture(scope="session")
-def onnx_path(random_net, tmp_path_factory) -> Path:
-    """The default network exported once per test session."""
-    from inference.export import export_onnx
+def cache_home(tmp_path_factory) -> Path:
+    """An XDG_CACHE_HOME whose dicomnode/inference folder holds the session's ONNX export."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def onnx_path(random_net, cache_home) -> Path:
+    """The default network exported once per test session, where the engine factory's cache finds it."""
+    from inference.export import cached_onnx
 
     net, info = random_net
-    return export_onnx(net, info, tmp_path_factory.mktemp("onnx") / "model.onnx")
+    return cached_onnx(net, info, cache_home / "dicomnode" / "inference")
 
 
 @pytest.fixture(scope="session")
