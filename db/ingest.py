@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,31 +53,38 @@ def open_association(sessions: sessionmaker[Session], peer: PeerInfo) -> int:
         return row.id
 
 
-def is_stored(sessions: sessionmaker[Session], sop_instance_uid: str) -> bool:
+def add_instance(
+    sessions: sessionmaker[Session], info: InstanceInfo, association_id: int | None, write_file: Callable[[], None]
+) -> bool:
+    """Record a received instance: insert its row, call ``write_file`` (the durable write), then commit.
+
+    Returns False, without calling ``write_file``, when the SOP Instance UID is already stored. Inserting
+    first makes the duplicate check and the claim on the UID one step, also between concurrent associations
+    (a second insert of the same UID waits for the first to commit, then fails the unique constraint).
+    If ``write_file`` raises, nothing is committed.
+    """
     with sessions() as session:
-        return session.scalar(select(Instance.id).where(Instance.sop_instance_uid == sop_instance_uid)) is not None
-
-
-def add_instance(sessions: sessionmaker[Session], info: InstanceInfo, association_id: int | None) -> bool:
-    """Commit the row of a stored instance; return False if the SOP Instance UID was already stored."""
-    try:
-        with sessions.begin() as session:
-            session.add(
-                Instance(
-                    sop_instance_uid=info.sop_instance_uid,
-                    sop_class_uid=info.sop_class_uid,
-                    study_uid=info.study_uid,
-                    series_uid=info.series_uid,
-                    modality=info.modality,
-                    transfer_syntax=info.transfer_syntax,
-                    path=info.path,
-                    size=info.size,
-                    received_at=utcnow(),
-                    association_id=association_id,
-                )
+        session.add(
+            Instance(
+                sop_instance_uid=info.sop_instance_uid,
+                sop_class_uid=info.sop_class_uid,
+                study_uid=info.study_uid,
+                series_uid=info.series_uid,
+                modality=info.modality,
+                transfer_syntax=info.transfer_syntax,
+                path=info.path,
+                size=info.size,
+                received_at=utcnow(),
+                association_id=association_id,
             )
-    except IntegrityError:
-        return False
+        )
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return False
+        write_file()
+        session.commit()
     return True
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 
 from pydicom.dataset import Dataset
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import new_event
 from db.models import AuditEvent
-from db.ingest import InstanceInfo, PeerInfo, add_audit, add_instance, close_association, is_stored, open_association
+from db.ingest import InstanceInfo, PeerInfo, add_audit, add_instance, close_association, open_association
 from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
 from dicomnode.scp.access import AccessPolicy
 from dicomnode.scp.storage import DurableStore, check_uid
@@ -39,7 +40,6 @@ class _Open:
     association_id: int | None
     peer: PeerInfo
     echoes: int = 0
-    stored: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -153,20 +153,23 @@ class IngestHandlers:
         state = self._state(event.assoc)
         sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
         try:
-            info = self._describe(event)
-            if is_stored(self.sessions, info.sop_instance_uid):
-                self._audit_store(state, "duplicate", "instance already stored; kept the first copy", info)
-                return SUCCESS
             data = event.encoded_dataset()
-            path = self.store.write(info.study_uid, info.series_uid, info.sop_instance_uid, data)
+            info = self._describe(event)
+            path = self.store.path_for(info.study_uid, info.series_uid, info.sop_instance_uid)
             info = replace(info, path=str(path), size=len(data))
+            written: list[Path] = []
+
+            def write_file() -> None:
+                written.append(self.store.write(info.study_uid, info.series_uid, info.sop_instance_uid, data))
+
             try:
-                first = add_instance(self.sessions, info, state.association_id)
-            except SQLAlchemyError as exc:
-                self.store.remove(path)
-                raise OutOfResources(f"database unavailable: {type(exc).__name__}") from exc
+                first = add_instance(self.sessions, info, state.association_id, write_file)
+            except SQLAlchemyError:
+                for leftover in written:  # the commit failed after the write: no file without its row
+                    self.store.remove(leftover)
+                raise
             if not first:
-                self._audit_store(state, "duplicate", "instance stored concurrently by another association", info)
+                self._audit_store(state, "duplicate", "instance already stored; kept the first copy", info)
         except SQLAlchemyError as exc:
             return self._failed(state, OutOfResources(f"database unavailable: {type(exc).__name__}"), sop_instance_uid)
         except StorageError as exc:
@@ -175,8 +178,6 @@ class IngestHandlers:
             log.exception("C-STORE of %s from %s failed unexpectedly", sop_instance_uid, state.peer.host)
             self._audit_failure(state, OTHER_FAILURE, f"{type(exc).__name__}: {exc}", sop_instance_uid)
             return OTHER_FAILURE
-        with state.lock:
-            state.stored += 1
         return SUCCESS
 
     def _failed(self, state: _Open, error: StorageError, sop_instance_uid: str) -> int:

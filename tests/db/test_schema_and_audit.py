@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import AuditFilter, record_event, search_events
@@ -17,11 +17,10 @@ from db.ingest import (
     add_instance,
     close_association,
     close_interrupted_associations,
-    is_stored,
     open_association,
 )
 from db.migrate import current_revision, head_revision, is_up_to_date, upgrade
-from db.models import Association, AuditEvent
+from db.models import Association, AuditEvent, Instance
 
 
 @pytest.fixture
@@ -51,17 +50,35 @@ def test_migrations_create_every_table(engine: Engine) -> None:
     assert is_up_to_date(engine)
 
 
-def test_instance_is_stored_once(sessions: sessionmaker[Session]) -> None:
+def no_file() -> None:
+    pass
+
+
+def test_instance_is_stored_once_and_written_once(sessions: sessionmaker[Session]) -> None:
     association_id = open_association(sessions, PEER)
-    assert add_instance(sessions, instance("1.2.3.4"), association_id)
-    assert not add_instance(sessions, instance("1.2.3.4"), association_id)
-    assert is_stored(sessions, "1.2.3.4") and not is_stored(sessions, "1.2.3.5")
+    writes: list[str] = []
+    assert add_instance(sessions, instance("1.2.3.4"), association_id, lambda: writes.append("1.2.3.4"))
+    assert not add_instance(sessions, instance("1.2.3.4"), association_id, lambda: writes.append("again"))
+    assert writes == ["1.2.3.4"]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Instance)) == 1
+
+
+def test_failed_write_commits_nothing(sessions: sessionmaker[Session]) -> None:
+    def disk_full() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        add_instance(sessions, instance("1.7"), None, disk_full)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Instance)) == 0
+    assert add_instance(sessions, instance("1.7"), None, no_file)  # the UID is free again
 
 
 def test_close_association_writes_counts_and_one_event_per_study(sessions: sessionmaker[Session]) -> None:
     association_id = open_association(sessions, PEER)
     for uid, study in [("1.1", "9.1"), ("1.2", "9.1"), ("1.3", "9.2")]:
-        add_instance(sessions, instance(uid, study), association_id)
+        add_instance(sessions, instance(uid, study), association_id, no_file)
     close_association(sessions, association_id, "released", echoes=1)
     with sessions() as session:
         row = session.get(Association, association_id)
@@ -75,7 +92,7 @@ def test_close_association_writes_counts_and_one_event_per_study(sessions: sessi
 
 def test_open_associations_are_closed_as_interrupted(sessions: sessionmaker[Session]) -> None:
     association_id = open_association(sessions, PEER)
-    add_instance(sessions, instance("1.9"), association_id)
+    add_instance(sessions, instance("1.9"), association_id, no_file)
     assert close_interrupted_associations(sessions) == 1
     assert close_interrupted_associations(sessions) == 0
     with sessions() as session:
