@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import db.jobs  # noqa: F401
 from db.models import Base
 
 config = context.config
