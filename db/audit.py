@@ -9,6 +9,9 @@ Event types (``audit_events.event_type``):
 - ``store``: a single C-STORE that did not simply succeed (``duplicate`` or ``failure``, with the reason).
 - ``security``: an association rejected (unknown caller, wrong called AE title, TLS failure)
   (IHE ATNA Security Alert, PS3.15 A.5.3.11).
+- ``series-ready``: a series was judged complete (``detail.rule``: ``released`` or ``quiet``).
+- ``job``: an analysis job changed state: ``queued``, ``skipped`` (with the reason), ``started``,
+  ``success``, ``requeued``, ``failure``, ``superseded`` (a newer version replaced it), ``retried``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, utcnow
 
-EVENT_TYPES = ("node", "association", "instances-received", "store", "security")
+EVENT_TYPES = ("node", "association", "instances-received", "store", "security", "series-ready", "job")
 OUTCOMES = ("success", "duplicate", "failure", "rejected")
+OUTCOMES += ("queued", "skipped", "started", "requeued", "superseded", "retried")  # job life cycle
 
 
 @dataclass(frozen=True)
