@@ -111,6 +111,7 @@ class AssemblySection(_Section):
     quiet_seconds: float = Field(5.0, gt=0)
     release_grace_seconds: float = Field(1.0, ge=0)
     tick_seconds: float = Field(0.5, gt=0)
+    full_scan_seconds: float = Field(300.0, gt=0, description="period of the scan of every series")
 
 
 class SelectionSection(_Section):
@@ -125,6 +126,11 @@ class InferenceSection(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weights: Path | None = None
     workers: int = Field(1, ge=0, le=64)
+    max_attempts: int = Field(3, ge=1, le=100)
+    heartbeat_seconds: float = Field(2.0, gt=0, description="how often a worker proves it still runs its job")
+    stale_seconds: float = Field(30.0, gt=0, description="a running job without a heartbeat this long is re-queued")
+    poll_seconds: float = Field(0.5, gt=0, description="how often an idle worker looks for queued jobs")
+    analysis_step: str = Field("", description="module:function of the analysis step; empty = the built-in one")
     threshold: float | None = Field(None, gt=0, lt=1)
 
     @field_validator("weights", mode="before")
