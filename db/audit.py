@@ -10,6 +10,7 @@ Event types (``audit_events.event_type``):
 - ``security``: an association rejected (unknown caller, wrong called AE title, TLS failure)
   (IHE ATNA Security Alert, PS3.15 A.5.3.11).
 - ``series-ready``: a series was judged complete (``detail.rule``: ``released`` or ``quiet``).
+- ``admin``: an action taken through the admin HTTP API (retry, resend), ``success`` or ``failure``.
 - ``job``: an analysis job changed state: ``queued``, ``skipped`` (with the reason), ``started``,
   ``success``, ``requeued``, ``failure``, ``superseded`` (a newer version replaced it), ``retried``.
 """
@@ -29,6 +30,7 @@ from db.models import AuditEvent, utcnow
 EVENT_TYPES = ("node", "association", "instances-received", "store", "security", "series-ready", "job")
 OUTCOMES = ("success", "duplicate", "failure", "rejected")
 OUTCOMES += ("queued", "skipped", "started", "requeued", "superseded", "retried")  # job life cycle
+EVENT_TYPES += ("admin",)  # an action taken through the admin HTTP API (every POST), with its outcome
 
 
 @dataclass(frozen=True)

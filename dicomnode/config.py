@@ -153,6 +153,26 @@ class AdminSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     token: str = ""
+    disk_min_free_mb: int = Field(1024, ge=0, description="GET /health fails below this much free disk")
+
+
+class AuditExportSection(_Section):
+    """IHE ATNA export (PS3.15 A.5 messages as RFC 5424 syslog); off while ``syslog_host`` is empty."""
+
+    syslog_host: str = ""
+    syslog_port: int = Field(6514, ge=1, le=65535)
+    tls: bool = True
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    spool_dir: Path = Path("var/atna-spool")
+    poll_seconds: float = Field(5.0, gt=0)
+    site_id: str = ""
+
+    @field_validator("tls_ca", "tls_cert", "tls_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
 
 
 class ResultsSection(_Section):
@@ -174,6 +194,7 @@ class Config(BaseSettings):
     inference: InferenceSection = InferenceSection()
     destinations: list[Destination] = Field(default_factory=list)
     admin: AdminSection = AdminSection()
+    audit_export: AuditExportSection = AuditExportSection()
     results: ResultsSection = ResultsSection()
 
     @classmethod
