@@ -18,12 +18,15 @@ writer lock.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from db.audit import record_event
 from db.models import UID_LENGTH, Base, UTCDateTime, utcnow
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, SKIPPED = "queued", "running", "succeeded", "failed", "skipped"
@@ -64,3 +67,241 @@ class Job(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # selection facts: slices, tilt, gaps
     timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # milliseconds per step
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # what the analysis step returned
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What the assembler decided about one ready series version."""
+
+    study_uid: str
+    series_uid: str
+    ready_rule: str
+    instance_count: int
+    max_instance_id: int
+    last_received_at: datetime
+    skip_reason: str | None = None  # None: queue it
+    detail: dict[str, Any] = field(default_factory=dict)
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A claimed job as its worker sees it (plain data, no session attached)."""
+
+    id: int
+    study_uid: str
+    series_uid: str
+    version: int
+    attempt: int
+    max_attempts: int
+    instance_count: int
+    max_instance_id: int
+    worker_id: str
+    detail: dict[str, Any]
+
+
+def _ids(job: Job) -> dict[str, Any]:
+    return {"study_uid": job.study_uid, "series_uid": job.series_uid}
+
+
+def create_job(session: Session, new: NewJob, previous: Job | None) -> Job:
+    """Insert the next version of a series' job (``queued`` or ``skipped``) and supersede ``previous``.
+
+    The caller's transaction commits it; a concurrent creator of the same version fails the unique
+    constraint (``uq_jobs_series_version``) instead of making a duplicate.
+    """
+    now = utcnow()
+    job = Job(
+        study_uid=new.study_uid,
+        series_uid=new.series_uid,
+        version=(previous.version + 1) if previous else 1,
+        state=SKIPPED if new.skip_reason else QUEUED,
+        ready_rule=new.ready_rule,
+        reason=new.skip_reason,
+        instance_count=new.instance_count,
+        max_instance_id=new.max_instance_id,
+        last_received_at=new.last_received_at,
+        attempts=0,
+        max_attempts=new.max_attempts,
+        created_at=now,
+        finished_at=now if new.skip_reason else None,
+        detail=dict(new.detail),
+        timings={},
+    )
+    session.add(job)
+    session.flush()
+    version = f"job {job.id} (series version {job.version}, {job.instance_count} instances)"
+    if new.skip_reason:
+        record_event(session, "job", "skipped", f"{version} skipped: {new.skip_reason}",
+                     detail={"job_id": job.id, "reason": new.skip_reason, **new.detail}, **_ids(job))
+    else:
+        record_event(session, "job", "queued", f"{version} queued", detail={"job_id": job.id, **new.detail},
+                     **_ids(job))
+    if previous is not None:
+        _supersede(session, previous, job, now)
+    return job
+
+
+def _supersede(session: Session, old: Job, new: Job, now: datetime) -> None:
+    old.superseded_by, previous_state = new.id, old.state
+    added = new.instance_count - old.instance_count
+    message = (
+        f"job {old.id} (version {old.version}, {old.state}) superseded by job {new.id} (version {new.version}): "
+        f"{added} instance(s) arrived after job {old.id} was created"
+    )
+    if old.state == QUEUED:
+        old.state, old.reason, old.finished_at = SKIPPED, f"superseded by job {new.id} before it ran", now
+    record_event(session, "job", "superseded", message,
+                 detail={"job_id": old.id, "superseded_by": new.id, "previous_state": previous_state}, **_ids(old))
+
+
+def latest_job(session: Session, series_uid: str) -> Job | None:
+    query = select(Job).where(Job.series_uid == series_uid).order_by(Job.version.desc()).limit(1)
+    return session.scalars(query).first()
+
+
+def claim_next(sessions: sessionmaker[Session], worker_id: str) -> Ticket | None:
+    """Atomically take the oldest queued job for ``worker_id``; None when the queue is empty.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` lets concurrent workers pass each other's row.
+    SQLite: ``with_for_update`` renders nothing; the transaction started with ``BEGIN IMMEDIATE`` holds the
+    only write lock from the SELECT to the COMMIT, so no second worker can read the row as still queued.
+    """
+    with sessions.begin() as session:
+        query = select(Job).where(Job.state == QUEUED).order_by(Job.id).limit(1).with_for_update(skip_locked=True)
+        job = session.scalars(query).first()
+        if job is None:
+            return None
+        now = utcnow()
+        job.state, job.worker_id, job.attempts = RUNNING, worker_id, job.attempts + 1
+        job.started_at, job.heartbeat_at, job.finished_at = now, now, None
+        record_event(session, "job", "started",
+                     f"job {job.id} started on worker {worker_id} (attempt {job.attempts} of {job.max_attempts})",
+                     detail={"job_id": job.id, "worker_id": worker_id, "attempt": job.attempts}, **_ids(job))
+        return Ticket(job.id, job.study_uid, job.series_uid, job.version, job.attempts, job.max_attempts,
+                      job.instance_count, job.max_instance_id, worker_id, dict(job.detail or {}))
+
+
+def heartbeat(sessions: sessionmaker[Session], job_id: int, worker_id: str) -> bool:
+    """Record that ``worker_id`` still runs ``job_id``; False if the job is no longer its own."""
+    with sessions.begin() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker_id == worker_id, Job.state == RUNNING)
+            .values(heartbeat_at=utcnow())
+        )
+        return bool(result.rowcount)
+
+
+def _owned(session: Session, job_id: int, worker_id: str) -> Job | None:
+    query = select(Job).where(Job.id == job_id, Job.worker_id == worker_id, Job.state == RUNNING).with_for_update()
+    return session.scalars(query).first()
+
+
+def finish(
+    sessions: sessionmaker[Session], job_id: int, worker_id: str, result: dict[str, Any], timings: dict[str, Any]
+) -> bool:
+    """Mark a job ``succeeded``; False (nothing changed) if the worker no longer owns it."""
+    with sessions.begin() as session:
+        job = _owned(session, job_id, worker_id)
+        if job is None:
+            return False
+        job.state, job.finished_at, job.result, job.timings, job.error = SUCCEEDED, utcnow(), result, timings, None
+        note = f" (superseded by job {job.superseded_by})" if job.superseded_by else ""
+        record_event(session, "job", "success", f"job {job.id} succeeded on worker {worker_id}{note}",
+                     detail={"job_id": job.id, "worker_id": worker_id, "timings_ms": timings}, **_ids(job))
+        return True
+
+
+def fail(
+    sessions: sessionmaker[Session], job_id: int, worker_id: str, error: str, timings: dict[str, Any] | None = None
+) -> str | None:
+    """Record a failed attempt: re-queue below ``max_attempts``, else ``failed``; the new state or None."""
+    with sessions.begin() as session:
+        job = _owned(session, job_id, worker_id)
+        if job is None:
+            return None
+        _failed_attempt(session, job, error, timings or {})
+        return job.state
+
+
+def _failed_attempt(session: Session, job: Job, error: str, timings: dict[str, Any]) -> None:
+    job.error, job.timings, job.worker_id, job.heartbeat_at = error, timings, None, None
+    attempt = f"attempt {job.attempts} of {job.max_attempts}"
+    detail = {"job_id": job.id, "attempt": job.attempts, "error": error}
+    if job.attempts >= job.max_attempts:
+        job.state, job.finished_at = FAILED, utcnow()
+        record_event(session, "job", "failure", f"job {job.id} failed ({attempt}): {error}", detail=detail, **_ids(job))
+    else:
+        job.state = QUEUED
+        record_event(session, "job", "requeued", f"job {job.id} re-queued after {attempt}: {error}",
+                     detail=detail, **_ids(job))
+
+
+def release(sessions: sessionmaker[Session], job_id: int, worker_id: str, why: str) -> bool:
+    """Give a running job back to the queue without counting the attempt (the worker is stopping)."""
+    with sessions.begin() as session:
+        job = _owned(session, job_id, worker_id)
+        if job is None:
+            return False
+        job.state, job.worker_id, job.heartbeat_at, job.attempts = QUEUED, None, None, max(0, job.attempts - 1)
+        record_event(session, "job", "requeued", f"job {job.id} given back by worker {worker_id}: {why}",
+                     detail={"job_id": job.id, "worker_id": worker_id}, **_ids(job))
+        return True
+
+
+def requeue_stale(sessions: sessionmaker[Session], stale_after: timedelta) -> list[int]:
+    """Jobs whose worker stopped heart-beating for ``stale_after``: re-queued, or ``failed`` at max_attempts."""
+    with sessions.begin() as session:
+        limit = utcnow() - stale_after
+        query = (
+            select(Job)
+            .where(Job.state == RUNNING, Job.heartbeat_at < limit)
+            .order_by(Job.id)
+            .with_for_update(skip_locked=True)
+        )
+        jobs = list(session.scalars(query))
+        for job in jobs:
+            seconds = (utcnow() - job.heartbeat_at).total_seconds() if job.heartbeat_at else float("nan")
+            error = f"worker {job.worker_id} stopped heart-beating ({seconds:.1f} s without a heartbeat)"
+            _failed_attempt(session, job, error, dict(job.timings or {}))
+        return [job.id for job in jobs]
+
+
+def retry(session: Session, job_id: int, *, force: bool = False) -> Job:
+    """Put a finished job back in the queue with fresh attempts (``force`` for one selection skipped).
+
+    Raises
+    ------
+    LookupError
+        No such job.
+    ValueError
+        The job is queued or running, was superseded, or was skipped by selection without ``force``.
+    """
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise LookupError(f"no job {job_id}")
+    if job.state not in FINAL_STATES:
+        raise ValueError(f"job {job_id} is {job.state}; only succeeded, failed or skipped jobs can be retried")
+    if job.superseded_by is not None:
+        raise ValueError(f"job {job_id} was superseded by job {job.superseded_by}; retry that one")
+    if job.state == SKIPPED and not force:
+        raise ValueError(f"job {job_id} was skipped by selection ({job.reason}); use --force to run it anyway")
+    previous = job.state
+    job.state, job.attempts, job.worker_id, job.heartbeat_at = QUEUED, 0, None, None
+    job.started_at = job.finished_at = None
+    record_event(session, "job", "retried", f"job {job_id} ({previous}) queued again by an operator",
+                 detail={"job_id": job_id, "previous_state": previous, "forced": force}, **_ids(job))
+    return job
+
+
+def list_jobs(
+    session: Session, *, state: str | None = None, study_uid: str | None = None, limit: int = 50
+) -> Sequence[Job]:
+    """Jobs newest first, optionally of one state or study."""
+    query = select(Job)
+    if state is not None:
+        query = query.where(Job.state == state)
+    if study_uid is not None:
+        query = query.where(Job.study_uid == study_uid)
+    return session.scalars(query.order_by(Job.id.desc()).limit(limit)).all()

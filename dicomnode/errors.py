@@ -7,7 +7,8 @@
     ├── StorageError         an instance could not be made durable
     │   ├── OutOfResources   disk full, database unreachable -> DIMSE 0xA700
     │   └── CannotUnderstand dataset does not parse or lacks a required UID -> DIMSE 0xC210
-    └── StartupError         the node cannot start (port in use, TLS files unreadable, ...)
+    ├── StartupError         the node cannot start (port in use, TLS files unreadable, ...)
+    └── AnalysisError        the analysis step cannot use a series (the job attempt fails with it)
 """
 
 from __future__ import annotations
@@ -41,3 +42,7 @@ class CannotUnderstand(StorageError):
     """The dataset cannot be parsed or lacks a required attribute (PS3.4 C-STORE status Cxxx)."""
 
     status = 0xC210
+
+
+class AnalysisError(DicomNodeError):
+    """The analysis step of a job failed; the message names the series and the cause."""

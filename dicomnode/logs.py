@@ -44,3 +44,4 @@ def configure_logging(verbose: bool = False, json_logs: bool = False) -> None:
     # keep it at WARNING so no patient name or ID reaches the log.
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every tick at INFO

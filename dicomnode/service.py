@@ -17,7 +17,9 @@ from db.migrate import current_revision, head_revision
 from dicomnode import __version__
 from dicomnode.config import Config
 from dicomnode.errors import StartupError
+from dicomnode.scheduler import NodeScheduler
 from dicomnode.scp.server import StorageSCP
+from dicomnode.workers.pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +39,15 @@ def check_schema(engine: Engine) -> None:
 
 
 class Node:
-    """Everything ``dicomnode serve`` runs: today the storage SCP."""
+    """Everything ``dicomnode serve`` runs: the storage SCP, the assembly scheduler and the worker processes."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.engine = make_engine(config.database.url, echo=config.database.echo)
         self.sessions = make_sessionmaker(self.engine)
         self.scp = StorageSCP(config, self.sessions)
+        self.workers = WorkerPool(config)
+        self.scheduler = NodeScheduler(config, self.sessions, self.workers)
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -52,6 +56,8 @@ class Node:
         if interrupted:
             log.warning("%d association(s) were open when the node last stopped; closed as interrupted", interrupted)
         self.scp.start()
+        self.scheduler.start()
+        self.workers.start()
         add_audit(
             self.sessions,
             new_event(
@@ -76,6 +82,8 @@ class Node:
 
     def stop(self) -> None:
         self.scp.stop(self.config.node.shutdown_timeout)
+        self.scheduler.stop()
+        self.workers.stop()
         try:
             add_audit(self.sessions, new_event("node", "success", f"node {self.config.node.ae_title} stopped"))
         except SQLAlchemyError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from dicomnode import __version__
-from dicomnode.cli import audit, config_cmd, db_cmd, model, phantom, serve
+from dicomnode.cli import audit, config_cmd, db_cmd, jobs, model, phantom, serve, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -15,6 +15,8 @@ def main() -> None:
 
 
 main.add_command(serve.serve)
+main.add_command(worker.worker)
+main.add_command(jobs.jobs)
 main.add_command(audit.audit)
 main.add_command(db_cmd.db)
 main.add_command(config_cmd.config)

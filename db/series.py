@@ -1,0 +1,138 @@
+"""Series activity derived from ``instances`` and ``associations``: what arrived since a series' last job.
+
+Nothing here decides readiness (``dicomnode.assembly.readiness`` does); these queries only gather the
+facts: how many instances a series has, when the last one arrived, and which associations carried the
+instances its latest job does not cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.jobs import Job
+from db.models import Association, Instance
+
+
+@dataclass(frozen=True)
+class CarrierState:
+    """An association that carried instances of a series not yet covered by a job."""
+
+    association_id: int
+    outcome: str  # open | released | aborted | interrupted
+    ended_at: datetime | None
+    last_instance_id: int
+
+
+@dataclass(frozen=True)
+class SeriesActivity:
+    """A series whose stored instances differ from the snapshot of its latest job (or that has none)."""
+
+    study_uid: str
+    series_uid: str
+    instance_count: int
+    max_instance_id: int
+    last_received_at: datetime
+    latest_job_id: int | None
+    latest_version: int
+    carriers: tuple[CarrierState, ...]
+    unknown_carrier: bool  # some new instance has no association row (database was down at accept)
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    sop_instance_uid: str
+    path: str
+
+
+def series_received_since(session: Session, since: datetime) -> list[str]:
+    """Series UIDs with an instance received at or after ``since``."""
+    query = select(Instance.series_uid).where(Instance.received_at >= since).distinct()
+    return list(session.scalars(query))
+
+
+def pending_series(session: Session, series_uids: Collection[str] | None = None) -> list[SeriesActivity]:
+    """Series with instances their latest job does not cover; ``None`` scans every series."""
+    stats = select(
+        Instance.series_uid,
+        func.min(Instance.study_uid),
+        func.count(),
+        func.max(Instance.id),
+        func.max(Instance.received_at),
+    ).group_by(Instance.series_uid)
+    latest_version = (
+        select(Job.series_uid, func.max(Job.version).label("version")).group_by(Job.series_uid).subquery()
+    )
+    latest = select(Job).join(
+        latest_version, (Job.series_uid == latest_version.c.series_uid) & (Job.version == latest_version.c.version)
+    )
+    if series_uids is not None:
+        if not series_uids:
+            return []
+        stats = stats.where(Instance.series_uid.in_(list(series_uids)))
+        latest = latest.where(Job.series_uid.in_(list(series_uids)))
+    jobs = {job.series_uid: job for job in session.scalars(latest)}
+    result = []
+    for series_uid, study_uid, count, max_id, last_at in session.execute(stats):
+        job = jobs.get(series_uid)
+        if job is not None and (job.instance_count, job.max_instance_id) == (count, max_id):
+            continue
+        carriers, unknown = _carriers(session, series_uid, job.max_instance_id if job else 0)
+        result.append(
+            SeriesActivity(
+                study_uid=study_uid,
+                series_uid=series_uid,
+                instance_count=int(count),
+                max_instance_id=int(max_id),
+                last_received_at=_aware(last_at),
+                latest_job_id=job.id if job else None,
+                latest_version=job.version if job else 0,
+                carriers=carriers,
+                unknown_carrier=unknown,
+            )
+        )
+    return result
+
+
+def _carriers(session: Session, series_uid: str, after_id: int) -> tuple[tuple[CarrierState, ...], bool]:
+    rows = session.execute(
+        select(Instance.association_id, func.max(Instance.id))
+        .where(Instance.series_uid == series_uid, Instance.id > after_id)
+        .group_by(Instance.association_id)
+    ).all()
+    ids = {assoc_id: last for assoc_id, last in rows if assoc_id is not None}
+    associations = session.scalars(select(Association).where(Association.id.in_(list(ids)))).all() if ids else []
+    carriers = tuple(
+        sorted(
+            (CarrierState(a.id, a.outcome, a.ended_at, int(ids[a.id])) for a in associations),
+            key=lambda c: c.last_instance_id,
+        )
+    )
+    return carriers, any(assoc_id is None for assoc_id, _ in rows)
+
+
+def series_instances(session: Session, series_uid: str, max_instance_id: int) -> list[InstanceRef]:
+    """The instances of a series in a job's snapshot (``instances.id <= max_instance_id``), in arrival order."""
+    rows = session.execute(
+        select(Instance.sop_instance_uid, Instance.path)
+        .where(Instance.series_uid == series_uid, Instance.id <= max_instance_id)
+        .order_by(Instance.id)
+    )
+    return [InstanceRef(uid, path) for uid, path in rows]
+
+
+def series_snapshot(session: Session, series_uid: str) -> tuple[int, int]:
+    """(instance count, highest instance id) of a series as stored now."""
+    count, max_id = session.execute(
+        select(func.count(), func.coalesce(func.max(Instance.id), 0)).where(Instance.series_uid == series_uid)
+    ).one()
+    return int(count), int(max_id)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+

@@ -1,0 +1,188 @@
+"""Selection rules: is a complete series one the model should read? Headers only, no pixel decoding.
+
+Each rule returns a human-readable reason when the series breaks it; every rule is evaluated so the
+audit log lists all reasons at once. Geometry follows PS3.3 C.7.6.2 (Image Plane Module): the slice
+normal is the cross product of the row and column direction cosines of Image Orientation (Patient), and
+slice positions are Image Position (Patient) projected on it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from dicomnode.config import SelectionSection
+
+PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+LOCALIZER_TYPES = frozenset({"LOCALIZER", "SCOUT", "TOPOGRAM", "SCANOGRAM"})
+ORIENTATION_TOLERANCE = 1e-3
+DUPLICATE_MM = 0.01  # two slices closer than this along the normal share one position
+
+
+@dataclass
+class Selection:
+    """The verdict on one series: ``reasons`` is empty when accepted; ``facts`` go to the job's detail."""
+
+    reasons: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.reasons
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def select_series(headers: Sequence[Dataset], rules: SelectionSection) -> Selection:
+    """Apply every rule to the headers of one series."""
+    selection = Selection(facts={"slices": len(headers)})
+    if not headers:
+        selection.reasons.append("no readable instance in the series")
+        return selection
+    checks: list[Callable[[Sequence[Dataset], SelectionSection, Selection], str | None]] = [
+        _modality, _not_localizer, _pixel_data, _min_slices, _frame_of_reference, _consistent_matrix, _geometry,
+    ]
+    for check in checks:
+        reason = check(headers, rules, selection)
+        if reason:
+            selection.reasons.append(reason)
+    return selection
+
+
+def _counted(values: Sequence[Any]) -> str:
+    return ", ".join(f"{value} ({count})" for value, count in Counter(values).most_common())
+
+
+def _modality(headers: Sequence[Dataset], rules: SelectionSection, sel: Selection) -> str | None:
+    modalities = [str(ds.get("Modality", "") or "none") for ds in headers]
+    sel.facts["modality"] = Counter(modalities).most_common(1)[0][0]
+    wrong = [m for m in modalities if m not in rules.modalities]
+    if wrong:
+        return f"Modality {_counted(wrong)} is not one of {', '.join(rules.modalities)} (selection.modalities)"
+    return None
+
+
+def _not_localizer(headers: Sequence[Dataset], _rules: SelectionSection, _sel: Selection) -> str | None:
+    scouts = [ds for ds in headers if LOCALIZER_TYPES & {str(v).upper() for v in (ds.get("ImageType") or [])}]
+    if scouts:
+        kinds = {str(v).upper() for ds in scouts for v in ds.ImageType} & LOCALIZER_TYPES
+        return f"{len(scouts)} of {len(headers)} images are localizers (ImageType contains {', '.join(sorted(kinds))})"
+    return None
+
+
+def _pixel_data(headers: Sequence[Dataset], _rules: SelectionSection, _sel: Selection) -> str | None:
+    missing = [ds for ds in headers if not any(k in ds for k in PIXEL_DATA_KEYWORDS)]
+    if missing:
+        return f"{len(missing)} of {len(headers)} instances have no Pixel Data (7FE0,0010)"
+    return None
+
+
+def _min_slices(headers: Sequence[Dataset], rules: SelectionSection, _sel: Selection) -> str | None:
+    if len(headers) < rules.min_slices:
+        return f"{len(headers)} slice(s); at least {rules.min_slices} needed (selection.min_slices)"
+    return None
+
+
+def _frame_of_reference(headers: Sequence[Dataset], _rules: SelectionSection, sel: Selection) -> str | None:
+    frames = {str(ds.FrameOfReferenceUID) for ds in headers if ds.get("FrameOfReferenceUID")}
+    sel.facts["frames_of_reference"] = len(frames)
+    if len(frames) > 1:
+        return f"{len(frames)} Frame of Reference UIDs in one series; slices must share one coordinate system"
+    return None
+
+
+def _consistent_matrix(headers: Sequence[Dataset], _rules: SelectionSection, sel: Selection) -> str | None:
+    reasons = []
+    sizes = [f"{ds.get('Rows', '?')}x{ds.get('Columns', '?')}" for ds in headers]
+    if len(set(sizes)) > 1:
+        reasons.append(f"Rows x Columns differ: {_counted(sizes)}")
+    spacings = [_spacing_text(ds) for ds in headers]
+    if len(set(spacings)) > 1:
+        reasons.append(f"PixelSpacing differs: {_counted(spacings)} mm")
+    sel.facts["matrix"], sel.facts["pixel_spacing"] = sizes[0], spacings[0]
+    return "; ".join(reasons) or None
+
+
+def _spacing_text(ds: Dataset) -> str:
+    value = ds.get("PixelSpacing")
+    if not value or len(value) != 2:
+        return "missing"
+    return "/".join(f"{float(v):.3f}" for v in value)
+
+
+def _vectors(headers: Sequence[Dataset], keyword: str, length: int) -> np.ndarray | None:
+    try:
+        values = [[float(v) for v in ds.get(keyword)] for ds in headers]
+    except (TypeError, ValueError):
+        return None
+    array = np.array(values, dtype=np.float64) if values else None
+    return array if array is not None and array.shape == (len(headers), length) else None
+
+
+def _geometry(headers: Sequence[Dataset], rules: SelectionSection, sel: Selection) -> str | None:
+    """Axial within ``max_tilt_degrees`` (tilt recorded), one orientation, no duplicate or missing slices."""
+    orientations = _vectors(headers, "ImageOrientationPatient", 6)
+    positions = _vectors(headers, "ImagePositionPatient", 3)
+    if orientations is None or positions is None:
+        return "ImageOrientationPatient or ImagePositionPatient missing or malformed; slice geometry unknown"
+    spread = float(np.abs(orientations - orientations[0]).max())
+    if spread > ORIENTATION_TOLERANCE:
+        return f"ImageOrientationPatient differs between slices by up to {spread:.4f}"
+    row, col = orientations[0, :3], orientations[0, 3:]
+    normal = np.cross(row, col)
+    if np.linalg.norm(normal) < 1e-6:
+        return f"ImageOrientationPatient {orientations[0].tolist()} has parallel direction cosines"
+    normal = normal / np.linalg.norm(normal)
+    normal = -normal if normal[2] < 0 else normal
+    obliquity = float(np.degrees(np.arccos(min(1.0, abs(normal[2])))))
+    sel.facts["obliquity_degrees"] = round(obliquity, 2)
+    header_tilt = headers[0].get("GantryDetectorTilt")
+    sel.facts["gantry_detector_tilt"] = float(header_tilt) if header_tilt not in (None, "") else None
+    if obliquity > rules.max_tilt_degrees:
+        return (
+            f"not axial: slice normal is {obliquity:.1f} degrees from the patient z axis, at most "
+            f"{rules.max_tilt_degrees:g} allowed (selection.max_tilt_degrees)"
+        )
+    depth = np.sort(positions @ normal)
+    order = np.argsort(positions @ normal, kind="stable")
+    stack = positions[order[-1]] - positions[order[0]]
+    if len(depth) > 1 and np.linalg.norm(stack) > 0:
+        cosine = min(1.0, abs(float(stack @ normal)) / float(np.linalg.norm(stack)))
+        sel.facts["tilt_degrees"] = round(float(np.degrees(np.arccos(cosine))), 2)
+    else:
+        sel.facts["tilt_degrees"] = sel.facts["gantry_detector_tilt"] or 0.0
+    return _gaps(depth, rules, sel)
+
+
+def _gaps(depth: np.ndarray, rules: SelectionSection, sel: Selection) -> str | None:
+    if len(depth) < 2:
+        return None
+    steps = np.diff(depth)
+    duplicates = [round(float(depth[i]), 2) for i in np.flatnonzero(steps < DUPLICATE_MM)]
+    distinct = steps[steps >= DUPLICATE_MM]
+    median = float(np.median(distinct)) if len(distinct) else 0.0
+    sel.facts["slice_spacing_mm"] = round(median, 3)
+    limit = rules.max_gap_factor * median
+    gaps = [
+        {"after_mm": round(float(depth[i]), 2), "gap_mm": round(float(steps[i]), 2)}
+        for i in np.flatnonzero(steps > limit)
+    ] if median > 0 else []
+    sel.facts["gaps"], sel.facts["duplicate_positions_mm"] = gaps, duplicates
+    reasons = []
+    if duplicates:
+        shown = ", ".join(f"{d:g}" for d in duplicates[:5]) + (" ..." if len(duplicates) > 5 else "")
+        reasons.append(f"{len(duplicates)} duplicated slice position(s) along the normal at {shown} mm")
+    if gaps:
+        shown = ", ".join(f"{g['gap_mm']:g} mm after {g['after_mm']:g} mm" for g in gaps[:5])
+        reasons.append(
+            f"{len(gaps)} missing-slice gap(s) larger than {rules.max_gap_factor:g} x the median spacing "
+            f"{median:.2f} mm (selection.max_gap_factor): {shown}" + (" ..." if len(gaps) > 5 else "")
+        )
+    return "; ".join(reasons) or None

@@ -1,0 +1,28 @@
+"""``dicomnode worker``: one stand-alone worker (scale-out on another machine sharing PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dicomnode.cli.options import config_option, load_or_exit, setup_logging
+from dicomnode.errors import ConfigError
+from dicomnode.workers.worker import Worker
+
+
+@click.command()
+@config_option
+@click.option("--worker-id", default=None, help="Name recorded on the jobs it runs (default HOST:PID).")
+@click.option("--verbose", "-v", is_flag=True, help="Log at DEBUG level.")
+@click.option("--json-logs", is_flag=True, help="Log one JSON object per line.")
+def worker(config_path: Path | None, worker_id: str | None, verbose: bool, json_logs: bool) -> None:
+    """Claim and run analysis jobs from the node's database until SIGTERM or Ctrl-C."""
+    setup_logging(verbose, json_logs)
+    config = load_or_exit(config_path)
+    try:
+        runner = Worker(config, worker_id=worker_id)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    runner.install_signal_handlers()
+    runner.run()
