@@ -122,7 +122,7 @@ class SelectionSection(_Section):
 
 
 class InferenceSection(_Section):
-    backend: Literal["auto", "torch", "onnxruntime", "tensorrt"] = "auto"
+    backend: Literal["auto", "torch", "onnxruntime", "tensorrt", "triton"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weights: Path | None = None
     workers: int = Field(1, ge=0, le=64)
@@ -132,6 +132,8 @@ class InferenceSection(_Section):
     poll_seconds: float = Field(0.5, gt=0, description="how often an idle worker looks for queued jobs")
     analysis_step: str = Field("", description="module:function of the analysis step; empty = the built-in one")
     threshold: float | None = Field(None, gt=0, lt=1)
+    triton_url: str = Field("", description="backend triton: the server's HTTP endpoint, e.g. http://triton:8000")
+    triton_model: str = Field("ich", description="backend triton: models <triton_model>_encoder and _sequence")
 
     @field_validator("weights", mode="before")
     @classmethod

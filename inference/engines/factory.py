@@ -20,7 +20,7 @@ from inference.network import HemorrhageNet
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "onnxruntime", "tensorrt")
+BACKENDS = ("torch", "onnxruntime", "tensorrt", "triton")
 
 
 def default_cache_dir() -> Path:
@@ -78,6 +78,7 @@ def available_backends(device: str = "cpu") -> list[str]:
 def build_engine(
     net: HemorrhageNet, info: ModelInfo, backend: str = "auto", device: str = "auto",
     cache_dir: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None,
+    triton_url: str = "", triton_model: str = "ich",
 ) -> Engine:
     """An engine running ``net`` on ``backend``/``device`` (exporting to ONNX first where needed).
 
@@ -95,7 +96,13 @@ def build_engine(
         Slices per encoder batch.
     threads
         CPU threads for ONNX Runtime's intra-op pool (``None``: its default).
+    triton_url, triton_model
+        For ``triton``: the server's HTTP endpoint and the model-name prefix (the server picks the device).
     """
+    if backend == "triton":
+        from inference.engines.triton_engine import TritonEngine
+
+        return TritonEngine(info, triton_url, triton_model, batch_size=batch_size)
     device = resolve_device(device)
     backend = select_backend(backend, device)
     cache_dir = cache_dir or default_cache_dir()
@@ -120,8 +127,8 @@ def build_engine(
 
 def create_engine(
     backend: str = "auto", device: str = "auto", weights: Path | None = None, cache_dir: Path | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None, triton_url: str = "", triton_model: str = "ich",
 ) -> Engine:
     """Load the model (``weights``, else shipped, else random init) and build its engine."""
     net, info = load_model(weights)
-    return build_engine(net, info, backend, device, cache_dir, batch_size, threads)
+    return build_engine(net, info, backend, device, cache_dir, batch_size, threads, triton_url, triton_model)
