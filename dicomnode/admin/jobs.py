@@ -1,0 +1,100 @@
+"""``GET /api/jobs`` and ``POST /api/jobs/{id}/retry``: the analysis queue (:mod:`db.jobs`).
+
+The list is newest first (``id`` desc) with cursor pagination; ``state`` and ``study`` filter it. Retry
+puts a finished job back in the queue through :func:`db.jobs.retry`, which writes the ``job retried``
+audit row in the same transaction; the admin middleware adds the ``admin`` row naming the caller
+(:mod:`dicomnode.admin.auth`). A job still queued or running, superseded, or skipped by selection (unless
+``force=true``) answers 409 with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy import select
+
+from db.jobs import STATES, Job, retry
+from dicomnode.admin.common import MAX_LIMIT, decode_cursor, encode_cursor, sessions_of, utc_iso
+from dicomnode.admin.results import result_objects, summarise_result
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+
+
+def job_as_dict(job: Job) -> dict[str, Any]:
+    """A job as the API shows it: UIDs, state, attempts, times (UTC), timings, summarised result."""
+    return {
+        "id": job.id,
+        "state": job.state,
+        "study_uid": job.study_uid,
+        "series_uid": job.series_uid,
+        "version": job.version,
+        "ready_rule": job.ready_rule,
+        "reason": job.reason,
+        "error": job.error,
+        "instances": job.instance_count,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "worker_id": job.worker_id,
+        "created_at": utc_iso(job.created_at),
+        "started_at": utc_iso(job.started_at),
+        "finished_at": utc_iso(job.finished_at),
+        "heartbeat_at": utc_iso(job.heartbeat_at),
+        "superseded_by": job.superseded_by,
+        "timings_ms": job.timings or {},
+        "result": summarise_result(job.result),
+        "objects": result_objects(job),
+    }
+
+
+@router.get("/jobs", summary="Analysis jobs, newest first")
+def list_jobs(
+    request: Request,
+    state: Annotated[str | None, Query(description=f"one of {', '.join(STATES)}")] = None,
+    study: Annotated[str | None, Query(description="Study Instance UID")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """``{"items": [...], "next_cursor": c}``."""
+    if state is not None and state not in STATES:
+        raise HTTPException(422, f"state: {state!r} is not one of {', '.join(STATES)}")
+    query = select(Job).order_by(Job.id.desc()).limit(limit + 1)
+    if state:
+        query = query.where(Job.state == state)
+    if study:
+        query = query.where(Job.study_uid == study)
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        query = query.where(Job.id < int(last_id))
+    with sessions_of(request)() as session:
+        jobs = session.scalars(query).all()
+        items = [job_as_dict(job) for job in jobs[:limit]]
+    next_cursor = encode_cursor(items[-1]["id"]) if len(jobs) > limit else None
+    return {"items": items, "next_cursor": next_cursor, "limit": limit}
+
+
+@router.get("/jobs/{job_id}", summary="One analysis job")
+def get_job(request: Request, job_id: int) -> dict[str, Any]:
+    with sessions_of(request)() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id}")
+        return job_as_dict(job)
+
+
+@router.post("/jobs/{job_id}/retry", summary="Queue a finished job again")
+def retry_job(request: Request, job_id: int, force: bool = False) -> dict[str, Any]:
+    """Queue the job again with fresh attempts; 404 if unknown, 409 if it cannot be retried now."""
+    with sessions_of(request)() as session:
+        job = session.get(Job, job_id)
+        request.state.audit = {"message": f"retry job {job_id}", "detail": {"job_id": job_id, "force": force},
+                               **({"study_uid": job.study_uid, "series_uid": job.series_uid} if job else {})}
+    try:
+        with sessions_of(request).begin() as session:
+            job = retry(session, job_id, force=force)
+            body = job_as_dict(job)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return body
