@@ -1,0 +1,137 @@
+"""Coded concepts used in the reports, with where each was verified.
+
+Sources
+-------
+PS3.16
+    DICOM PS3.16 (Content Mapping Resource): Annex D for the DCM codes, the context groups (CID) for
+    SNOMED CT and LOINC codes that DICOM uses. Checked against the tables that pydicom 3.0.2 generates
+    from the standard (``pydicom.sr._concepts_dict`` and ``pydicom.sr._cid_dict``).
+FHIR
+    SNOMED CT International edition as expanded by the HL7 terminology server tx.fhir.org (value-set
+    expansions published in FHIR implementation guides; "Expansion from tx.fhir.org based on SNOMED CT
+    International edition 01-Feb 2025").
+Athena
+    OHDSI Athena's SNOMED CT vocabulary as listed in public code tables, for the two subtype disorders
+    DICOM does not list (epidural, subdural); flagged below to be re-checked in a SNOMED CT browser.
+UCUM
+    The Unified Code for Units of Measure, section 2.2.3: an annotation in curly braces is a unit of
+    dimension one, so ``{probability}`` is a valid UCUM unit for a value in [0, 1].
+
+Every constant below says which of these it was checked against. Display meanings are the ones in the
+source, shortened only where the source lists the shorter form as a synonym.
+"""
+
+from __future__ import annotations
+
+from highdicom.sr import CodedConcept
+
+# --- document and template structure ---------------------------------------------------------------
+
+IMAGING_MEASUREMENT_REPORT = CodedConcept("126000", "DCM", "Imaging Measurement Report")
+"""PS3.16 Annex D, CID 7021 Measurement Report Document Title: TID 1500 root (what OHIF looks for)."""
+
+CT_HEAD = CodedConcept("24725-4", "LN", "CT Head")
+"""Procedure reported, TID 1500 row 4 (CID 100 is extensible). LOINC 24725-4; PS3.16 CID 646 ("Head CT")
+and CID 7000 ("CT Head Report")."""
+
+SUMMARY = CodedConcept("121111", "DCM", "Summary")
+"""PS3.16 Annex D: concept name of the free-text finding summary in the study-level group."""
+
+# --- findings (SNOMED CT disorders) ----------------------------------------------------------------
+
+INTRACRANIAL_HEMORRHAGE = CodedConcept("1386000", "SCT", "Intracranial hemorrhage")
+"""SNOMED CT 1386000 "Intracranial hemorrhage (disorder)": PS3.16 (pydicom concept table) and FHIR."""
+
+CEREBRAL_HEMORRHAGE = CodedConcept("274100004", "SCT", "Cerebral hemorrhage")
+"""SNOMED CT 274100004 "Cerebral hemorrhage (disorder)" (intraparenchymal, intracerebral): FHIR."""
+
+SUBARACHNOID_HEMORRHAGE = CodedConcept("21454007", "SCT", "Subarachnoid intracranial hemorrhage")
+"""SNOMED CT 21454007 "Subarachnoid intracranial hemorrhage (disorder)": FHIR."""
+
+SUBDURAL_HEMORRHAGE = CodedConcept("35486000", "SCT", "Subdural intracranial hemorrhage")
+"""SNOMED CT 35486000 "Subdural intracranial hemorrhage (disorder)": OHDSI Athena's SNOMED CT vocabulary
+and other public terminology tables (not in PS3.16); check against a SNOMED CT browser before a
+regulated release."""
+
+INTRAVENTRICULAR_HEMORRHAGE = CodedConcept("274110009", "SCT", "Intraventricular hemorrhage")
+"""SNOMED CT 274110009 "Intraventricular hemorrhage (disorder)": listed with this code in public stroke
+registry code tables (not in PS3.16); check against a SNOMED CT browser before a regulated release."""
+
+EPIDURAL_HEMORRHAGE = CodedConcept("82999001", "SCT", "Epidural intracranial hemorrhage")
+"""SNOMED CT 82999001 "Epidural intracranial hemorrhage (disorder)": OHDSI Athena's SNOMED CT vocabulary
+(as listed in public code tables; not in PS3.16); check against a SNOMED CT browser before a regulated
+release."""
+
+# --- finding sites (PS3.16 CID 4 / CID 7151 anatomic structures) ----------------------------------
+
+INTRACRANIAL = CodedConcept("1101003", "SCT", "Intracranial")
+"""SNOMED CT 1101003 (cranial cavity): PS3.16 CID 4 Anatomic Region, CID 7151."""
+
+BRAIN = CodedConcept("12738006", "SCT", "Brain")
+"""PS3.16 CID 4, CID 7151 (site of intraparenchymal hemorrhage)."""
+
+BRAIN_VENTRICLE = CodedConcept("35764002", "SCT", "Brain ventricle")
+"""PS3.16 CID 7151 (site of intraventricular hemorrhage)."""
+
+SUBARACHNOID_SPACE = CodedConcept("35951006", "SCT", "Subarachnoid space")
+"""PS3.16 CID 7151 (site of subarachnoid hemorrhage)."""
+
+DURA_MATER = CodedConcept("18545000", "SCT", "Dura mater")
+"""PS3.16 CID 5, CID 7151 (epidural and subdural hemorrhage lie on either side of it)."""
+
+# --- values and units ------------------------------------------------------------------------------
+
+PRESENT = CodedConcept("52101004", "SCT", "Present")
+"""PS3.16 CID 240 Present-Absent."""
+
+ABSENT = CodedConcept("272519000", "SCT", "Absent")
+"""PS3.16 CID 240 Present-Absent."""
+
+PROBABILITY_UNIT = CodedConcept("{probability}", "UCUM", "probability")
+"""UCUM annotation (dimension one): the unit of every probability measurement."""
+
+# --- the model's outputs ---------------------------------------------------------------------------
+
+FINDINGS: dict[str, CodedConcept] = {
+    "any": INTRACRANIAL_HEMORRHAGE,
+    "epidural": EPIDURAL_HEMORRHAGE,
+    "intraparenchymal": CEREBRAL_HEMORRHAGE,
+    "intraventricular": INTRAVENTRICULAR_HEMORRHAGE,
+    "subarachnoid": SUBARACHNOID_HEMORRHAGE,
+    "subdural": SUBDURAL_HEMORRHAGE,
+}
+"""The finding of each label of :data:`inference.labels.LABELS`."""
+
+FINDING_SITES: dict[str, CodedConcept] = {
+    "any": INTRACRANIAL,
+    "epidural": DURA_MATER,
+    "intraparenchymal": BRAIN,
+    "intraventricular": BRAIN_VENTRICLE,
+    "subarachnoid": SUBARACHNOID_SPACE,
+    "subdural": DURA_MATER,
+}
+"""The anatomic site of each label's finding."""
+
+DISPLAY_NAMES: dict[str, str] = {
+    "any": "Intracranial hemorrhage",
+    "epidural": "Epidural hemorrhage",
+    "intraparenchymal": "Intraparenchymal hemorrhage",
+    "intraventricular": "Intraventricular hemorrhage",
+    "subarachnoid": "Subarachnoid hemorrhage",
+    "subdural": "Subdural hemorrhage",
+}
+"""Human-readable names for labels, tracking identifiers and burned-in text."""
+
+ABBREVIATIONS: dict[str, str] = {
+    "any": "ICH", "epidural": "EDH", "intraparenchymal": "IPH",
+    "intraventricular": "IVH", "subarachnoid": "SAH", "subdural": "SDH",
+}
+
+
+def probability_concept(label: str) -> CodedConcept:
+    """Concept name of the probability measurement of ``label`` (PS3.16 TID 300 row 1).
+
+    The finding names the measurement and the unit ``{probability}`` says what kind of value it is, so
+    a viewer shows "Subdural intracranial hemorrhage = 0.73 {probability}".
+    """
+    return FINDINGS[label]

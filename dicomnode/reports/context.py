@@ -1,0 +1,130 @@
+"""What the report writers need besides the prediction and the source images.
+
+:class:`ReportContext` is built once per job by the analysis step (from the job, the model's identity and
+the configuration) and passed to :func:`dicomnode.reports.build_results`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from dicomnode import __version__
+from dicomnode.reports.uids import ResultUids
+from inference.labels import ANY_INDEX, LABELS
+from inference.prediction import Prediction
+
+DEFAULT_MAX_KEY_SLICES = 3
+SR_SERIES_NUMBER = 9901
+SC_SERIES_NUMBER = 9902
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Everything about one job's results that is not in the prediction.
+
+    Attributes
+    ----------
+    uids : ResultUids
+        Deterministic UIDs (source series, job version, model hash).
+    threshold : float
+        Operating threshold: a label is called positive when its study probability reaches it.
+    model_hash : str
+        sha256 of the weights, reported with the algorithm version (PS3.16 TID 4019).
+    max_key_slices : int
+        Key slices shown per finding (SC images and SR references).
+    manufacturer : str
+        Manufacturer (0008,0070) of the produced objects.
+    software_version : str
+        Software Versions (0018,1020) of the produced objects.
+    institution_name : str or None
+        Institution Name (0008,0080), when configured.
+    created_at : datetime or None
+        Content Date/Time of the produced objects; the job's time keeps re-built results identical.
+    parameters : dict
+        Extra algorithm parameters to report (TID 4019 row 4), e.g. the backend.
+    """
+
+    uids: ResultUids
+    threshold: float
+    model_hash: str
+    max_key_slices: int = DEFAULT_MAX_KEY_SLICES
+    manufacturer: str = "dicomnode"
+    software_version: str = __version__
+    institution_name: str | None = None
+    created_at: datetime | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_job(
+        cls, source_series_uid: str, job_version: int | str, model_hash: str, threshold: float, **kwargs: object
+    ) -> ReportContext:
+        """The context of job ``job_version`` of ``source_series_uid`` analysed by the model ``model_hash``."""
+        return cls(ResultUids(source_series_uid, job_version, model_hash), threshold, model_hash, **kwargs)  # type: ignore[arg-type]
+
+
+def order_datasets(prediction: Prediction, datasets: Sequence[Dataset]) -> list[Dataset]:
+    """The source datasets in the prediction's slice order (one per row of ``slice_probs``).
+
+    Raises
+    ------
+    ValueError
+        When a SOP Instance UID of the prediction has no dataset.
+    """
+    by_uid = {str(ds.SOPInstanceUID): ds for ds in datasets}
+    missing = [uid for uid in prediction.sop_instance_uids if uid not in by_uid]
+    if missing:
+        raise ValueError(f"{len(missing)} predicted slices have no source dataset, e.g. {missing[0]}")
+    return [by_uid[uid] for uid in prediction.sop_instance_uids]
+
+
+def positive_labels(prediction: Prediction, threshold: float) -> list[str]:
+    """The hemorrhage subtypes (not "any") whose study probability reaches ``threshold``."""
+    return [
+        label for index, label in enumerate(LABELS)
+        if index != ANY_INDEX and float(prediction.study_probs[index]) >= threshold
+    ]
+
+
+def key_slices(probabilities: np.ndarray, threshold: float, limit: int) -> list[int]:
+    """Indices of the slices where a finding is most probable, most probable first.
+
+    Slices at or above ``threshold``, at most ``limit``; when none reaches it, the single most probable
+    slice (a study can be positive on the study head while no slice is).
+    """
+    if limit <= 0 or probabilities.size == 0:
+        return []
+    order = [int(i) for i in np.argsort(-probabilities, kind="stable")]
+    above = [i for i in order if float(probabilities[i]) >= threshold]
+    return (above or order[:1])[:limit]
+
+
+NOT_RECORDED = "not recorded in the source images"
+
+
+def carry_deidentification(source: Dataset, target: Dataset) -> None:
+    """Keep the source's de-identification statement consistent in a produced object (PS3.3 C.7.1.1).
+
+    When the source says Patient Identity Removed YES, the produced object says so too and, as the Patient
+    Module then requires (Type 1C), names the method: the source's, or that the source did not record one.
+    """
+    if str(source.get("PatientIdentityRemoved", "")).upper() != "YES":
+        return
+    target.PatientIdentityRemoved = "YES"
+    if "DeidentificationMethodCodeSequence" in source:
+        target.DeidentificationMethodCodeSequence = source.DeidentificationMethodCodeSequence
+    target.DeidentificationMethod = source.get("DeidentificationMethod") or NOT_RECORDED
+
+
+@contextmanager
+def quiet_person_name_warnings() -> Iterator[None]:
+    """Silence highdicom's warning about odd Patient's Name values: its text would put the name in the log."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*intended person name.*")
+        yield

@@ -1,0 +1,165 @@
+"""Secondary Capture images (PS3.3 A.8.1 SC Image IOD) with highdicom's ``SCImage``.
+
+One new series in the source study holds:
+
+- for a positive study, the key slices (most probable for "any hemorrhage", up to
+  ``ReportContext.max_key_slices``) in the brain window with the saliency map blended in colour and a
+  burned-in banner "AI RESULT - NOT FOR DIAGNOSTIC USE" with the slice's and the study's probabilities;
+- for every study, one summary image plotting each label's probability along the slices with the
+  operating threshold.
+
+Each image references its source images (Source Image Sequence, PS3.3 C.7.6.1), describes how it was
+made (Derivation Description) and flags the burned-in text (Burned In Annotation YES, PS3.3 C.7.6.1.1.6).
+Patient and study attributes are copied from the source slice by ``SCImage.from_ref_dataset``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import highdicom as hd
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence as DicomSequence
+
+from dicomnode.reports import render
+from dicomnode.reports.codes import ABBREVIATIONS, DISPLAY_NAMES
+from dicomnode.reports.context import (
+    SC_SERIES_NUMBER,
+    ReportContext,
+    carry_deidentification,
+    key_slices,
+    quiet_person_name_warnings,
+)
+from dicomnode.reports.sr import series_description
+from inference.labels import ANY_INDEX, LABELS
+from inference.prediction import Prediction
+
+logger = logging.getLogger(__name__)
+
+SHORT_NAMES = [ABBREVIATIONS[label] for label in LABELS]
+
+
+def patient_orientation(ds: Dataset) -> tuple[str, str]:
+    """Patient Orientation (0020,0020) of a slice: the dominant direction of its rows and columns.
+
+    PS3.3 C.7.6.1.1.1: L/R, A/P, H/F along +x, +y, +z of the patient coordinate system (LPS).
+    """
+    orientation = np.asarray([float(v) for v in ds.ImageOrientationPatient], dtype=float).reshape(2, 3)
+    letters = (("R", "L"), ("A", "P"), ("F", "H"))
+    result = []
+    for vector in orientation:
+        axis = int(np.argmax(np.abs(vector)))
+        result.append(letters[axis][1 if vector[axis] > 0 else 0])
+    return result[0], result[1]
+
+
+def _source_reference(ds: Dataset) -> Dataset:
+    item = Dataset()
+    item.ReferencedSOPClassUID = ds.SOPClassUID
+    item.ReferencedSOPInstanceUID = ds.SOPInstanceUID
+    return item
+
+
+def _finish(image: hd.sc.SCImage, sources: Sequence[Dataset], context: ReportContext, derivation: str) -> None:
+    """Attributes highdicom leaves to us: references, burned-in flag, derivation, fixed capture time."""
+    carry_deidentification(sources[0], image)
+    image.BurnedInAnnotation = "YES"
+    # A head CT: say so, which also tells validators that Laterality (paired body parts only) is not due.
+    image.BodyPartExamined = str(sources[0].get("BodyPartExamined") or "HEAD")
+    image.SourceImageSequence = DicomSequence([_source_reference(ds) for ds in sources])
+    image.DerivationDescription = derivation[:1024]
+    if context.created_at is not None:
+        moment = context.created_at
+        image.DateOfSecondaryCapture = moment.strftime("%Y%m%d")
+        image.TimeOfSecondaryCapture = moment.strftime("%H%M%S")
+        image.ContentDate = image.DateOfSecondaryCapture
+        image.ContentTime = image.TimeOfSecondaryCapture
+        image.SeriesDate = image.DateOfSecondaryCapture
+        image.SeriesTime = image.TimeOfSecondaryCapture
+
+
+def _common_kwargs(prediction: Prediction, context: ReportContext) -> dict[str, object]:
+    return {
+        "series_instance_uid": context.uids.sc_series,
+        "series_number": SC_SERIES_NUMBER,
+        "manufacturer": context.manufacturer,
+        "series_description": series_description(prediction, "SC"),
+        "software_versions": context.software_version,
+        "manufacturer_model_name": "dicomnode",
+        **({"institution_name": context.institution_name} if context.institution_name else {}),
+    }
+
+
+def key_slice_image(
+    prediction: Prediction, datasets: Sequence[Dataset], index: int, instance_number: int, context: ReportContext,
+) -> hd.sc.SCImage:
+    """The SC image of slice ``index``: brain window, saliency overlay, burned-in banner."""
+    ds = datasets[index]
+    grey = render.window(render.hounsfield(ds))
+    saliency = None
+    if prediction.saliency is not None:
+        saliency = prediction.saliency_map(index, grey.shape[0], grey.shape[1])
+    lines = [
+        render.BANNER,
+        f"slice {index + 1}/{len(datasets)}: " + render.probability_line(prediction.slice_probs[index], SHORT_NAMES),
+        "study: " + render.probability_line(prediction.study_probs, SHORT_NAMES),
+    ]
+    pixels = render.burn_in(render.overlay(grey, saliency), lines)
+    spacing = tuple(float(v) for v in ds.PixelSpacing) if "PixelSpacing" in ds else None
+    with quiet_person_name_warnings():
+        image = hd.sc.SCImage.from_ref_dataset(
+            ref_dataset=ds, pixel_array=pixels, photometric_interpretation="RGB", bits_allocated=8,
+            coordinate_system="PATIENT", patient_orientation=patient_orientation(ds),
+            sop_instance_uid=context.uids.key_slice(str(ds.SOPInstanceUID)), instance_number=instance_number,
+            pixel_spacing=spacing, transfer_syntax_uid="1.2.840.10008.1.2.1", **_common_kwargs(prediction, context),
+        )
+    _finish(image, [ds], context, (
+        f"Brain window {render.BRAIN_WINDOW[0]:g}/{render.BRAIN_WINDOW[1]:g} HU with the {prediction.model_name} "
+        "saliency map (class activation of 'any hemorrhage') blended in colour; AI result, not for diagnostic use"
+    ))
+    image.ImageComments = f"AI key slice for {DISPLAY_NAMES['any']}; not for diagnostic use"
+    return image
+
+
+def summary_image(
+    prediction: Prediction, datasets: Sequence[Dataset], instance_number: int, context: ReportContext,
+) -> hd.sc.SCImage:
+    """The SC image plotting each label's probability along the slices with the operating threshold."""
+    verdict = "POSITIVE" if prediction.positive(context.threshold) else "negative"
+    lines = [
+        render.BANNER,
+        f"{prediction.model_name} {prediction.model_version}: {verdict} at threshold {context.threshold:g}",
+        "study: " + render.probability_line(prediction.study_probs, SHORT_NAMES),
+    ]
+    names = [f"{ABBREVIATIONS[label]} ({DISPLAY_NAMES[label].lower()})" for label in LABELS]
+    pixels = render.summary_plot(
+        prediction.slice_probs, context.threshold, names, "Probability per slice", lines
+    )
+    with quiet_person_name_warnings():
+        image = hd.sc.SCImage.from_ref_dataset(
+            ref_dataset=datasets[0], pixel_array=pixels, photometric_interpretation="RGB", bits_allocated=8,
+            coordinate_system="PATIENT", patient_orientation=patient_orientation(datasets[0]),
+            sop_instance_uid=context.uids.summary, instance_number=instance_number,
+            transfer_syntax_uid="1.2.840.10008.1.2.1", **_common_kwargs(prediction, context),
+        )
+    image.PatientOrientation = None  # a plot has no patient orientation (Type 2C, present and empty)
+    _finish(image, datasets, context, "Plot of the AI model's per-slice probabilities; not for diagnostic use")
+    image.ImageComments = "AI summary: probability of each hemorrhage type per slice; not for diagnostic use"
+    return image
+
+
+def build_sc(prediction: Prediction, datasets: Sequence[Dataset], context: ReportContext) -> list[hd.sc.SCImage]:
+    """Key-slice images (positive studies only) followed by the summary image."""
+    images: list[hd.sc.SCImage] = []
+    if prediction.positive(context.threshold):
+        slices = key_slices(prediction.slice_probs[:, ANY_INDEX], context.threshold, context.max_key_slices)
+        for number, index in enumerate(sorted(slices), start=1):
+            images.append(key_slice_image(prediction, datasets, index, number, context))
+    images.append(summary_image(prediction, datasets, len(images) + 1, context))
+    logger.info(
+        "SC series %s for series %s: %d key slice(s) and a summary",
+        context.uids.sc_series, context.uids.source_series_uid, len(images) - 1,
+    )
+    return images

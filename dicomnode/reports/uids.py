@@ -1,0 +1,73 @@
+"""Deterministic UIDs for the objects the node produces.
+
+A result re-built after a retry, a crash or an operator's ``resend`` must carry the same Series and SOP
+Instance UIDs, so the PACS sees the same instances again instead of duplicates (PS3.4 C-STORE: a second
+store of a known SOP Instance UID replaces or is ignored, never adds). Each UID is therefore a function
+of what the result is *of*: the source series, the job version that analysed it and the model's hash,
+plus the role of the object (SR, SC series, key slice n, summary image).
+
+UIDs use the ``2.25`` root with a decimal rendering of a hash (PS3.5 B.2, ISO/IEC 9834-8 UUID-derived
+UIDs), built by :func:`pydicom.uid.generate_uid` from the entropy sources; at most 64 characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydicom.uid import generate_uid
+
+NAMESPACE = "dicomnode/results/v1"
+"""Changes only if the derivation changes; part of every hash."""
+
+
+@dataclass(frozen=True)
+class ResultUids:
+    """The UIDs of one job's results.
+
+    Parameters
+    ----------
+    source_series_uid : str
+        Series Instance UID of the analysed series.
+    job_version : int or str
+        The job's version of that series (a new version, e.g. after more slices arrived, gives new UIDs).
+    model_hash : str
+        sha256 of the model's weights (:attr:`inference.checkpoint.ModelInfo.model_hash`): another model
+        gives other results, hence other instances.
+    """
+
+    source_series_uid: str
+    job_version: int | str
+    model_hash: str
+
+    def _uid(self, *role: str) -> str:
+        sources = [NAMESPACE, self.source_series_uid, str(self.job_version), self.model_hash, *role]
+        return str(generate_uid(prefix=None, entropy_srcs=sources))
+
+    @property
+    def sr_series(self) -> str:
+        return self._uid("sr", "series")
+
+    @property
+    def sr_instance(self) -> str:
+        return self._uid("sr", "instance")
+
+    @property
+    def sc_series(self) -> str:
+        return self._uid("sc", "series")
+
+    def key_slice(self, source_sop_instance_uid: str) -> str:
+        """SOP Instance UID of the key-slice SC image made from ``source_sop_instance_uid``."""
+        return self._uid("sc", "key-slice", source_sop_instance_uid)
+
+    @property
+    def summary(self) -> str:
+        return self._uid("sc", "summary")
+
+    @property
+    def device(self) -> str:
+        """Device Observer UID (TID 1004) of the algorithm: one per model, whatever the job."""
+        return str(generate_uid(prefix=None, entropy_srcs=[NAMESPACE, "device", self.model_hash]))
+
+    def tracking(self, label: str) -> str:
+        """Tracking Unique Identifier (TID 1501 row 3) of the finding ``label``."""
+        return self._uid("sr", "tracking", label)
