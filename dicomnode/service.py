@@ -15,6 +15,8 @@ from db.engine import make_engine, make_sessionmaker
 from db.ingest import add_audit, close_interrupted_associations
 from db.migrate import current_revision, head_revision
 from dicomnode import __version__
+from dicomnode.admin import AdminServer, NodeStatus
+from dicomnode.admin.server import check_binding
 from dicomnode.config import Config
 from dicomnode.errors import StartupError
 from dicomnode.scheduler import NodeScheduler
@@ -48,14 +50,21 @@ class Node:
         self.scp = StorageSCP(config, self.sessions)
         self.workers = WorkerPool(config)
         self.scheduler = NodeScheduler(config, self.sessions, self.workers)
+        self.admin = AdminServer(config, self.sessions, self.admin_status)
         self._stop = threading.Event()
 
     def start(self) -> None:
         check_schema(self.engine)
+        check_binding(self.config.admin)
         interrupted = close_interrupted_associations(self.sessions)
         if interrupted:
             log.warning("%d association(s) were open when the node last stopped; closed as interrupted", interrupted)
         self.scp.start()
+        try:
+            self.admin.start()
+        except StartupError:
+            self.scp.stop(0)
+            raise
         self.scheduler.start()
         self.workers.start()
         add_audit(
@@ -67,6 +76,11 @@ class Node:
                 detail={"version": __version__, "port": self.scp.port, "interrupted_associations": interrupted},
             ),
         )
+
+    def admin_status(self) -> NodeStatus:
+        """What ``GET /health`` and ``GET /metrics`` report about the live components."""
+        return NodeStatus(scp_listening=self.scp.server is not None, workers_alive=len(self.workers.pids),
+                          workers_expected=self.workers.count)
 
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:
@@ -81,6 +95,7 @@ class Node:
         self.stop()
 
     def stop(self) -> None:
+        self.admin.stop()
         self.scp.stop(self.config.node.shutdown_timeout)
         self.scheduler.stop()
         self.workers.stop()

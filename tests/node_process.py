@@ -52,6 +52,7 @@ class NodeProcess:
         self.sections: dict[str, dict[str, Any]] = {
             "node": {"port": self.port, "host": "127.0.0.1", "storage_dir": str(self.storage), "shutdown_timeout": 10},
             "database": {"url": database_url},
+            "admin": {"port": 0},  # the admin API on a free port, so nodes in parallel never clash on 8080
         }
         for name, values in sections.items():
             self.sections.setdefault(name, {}).update(values)
