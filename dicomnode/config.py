@@ -118,6 +118,7 @@ class SelectionSection(_Section):
     modalities: list[str] = Field(default_factory=lambda: ["CT"])
     min_slices: int = Field(10, ge=1)
     max_gap_factor: float = Field(1.5, gt=1.0)
+    gap_tolerance_mm: float = Field(2.0, ge=0, description="gaps up to this many mm pass (reported, not refused)")
     max_tilt_degrees: float = Field(30.0, ge=0, le=89)
 
 

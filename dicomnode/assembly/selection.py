@@ -127,7 +127,12 @@ def _vectors(headers: Sequence[Dataset], keyword: str, length: int) -> np.ndarra
 
 
 def _geometry(headers: Sequence[Dataset], rules: SelectionSection, sel: Selection) -> str | None:
-    """Axial within ``max_tilt_degrees`` (tilt recorded), one orientation, no duplicate or missing slices."""
+    """Axial within ``max_tilt_degrees`` (tilt recorded), one orientation, no duplicate or missing slices.
+
+    A gap counts as missing slices when it exceeds ``max_gap_factor`` x the median spacing; it refuses the
+    series only when it also exceeds ``gap_tolerance_mm`` (a thin-slice series missing one slice is still
+    read; every gap is listed in the facts either way).
+    """
     orientations = _vectors(headers, "ImageOrientationPatient", 6)
     positions = _vectors(headers, "ImagePositionPatient", 3)
     if orientations is None or positions is None:
@@ -175,6 +180,7 @@ def _gaps(depth: np.ndarray, rules: SelectionSection, sel: Selection) -> str | N
         for i in np.flatnonzero(steps > limit)
     ] if median > 0 else []
     sel.facts["gaps"], sel.facts["duplicate_positions_mm"] = gaps, duplicates
+    gaps = [gap for gap in gaps if gap["gap_mm"] > rules.gap_tolerance_mm]  # small ones are reported only
     reasons = []
     if duplicates:
         shown = ", ".join(f"{d:g}" for d in duplicates[:5]) + (" ..." if len(duplicates) > 5 else "")
@@ -183,6 +189,7 @@ def _gaps(depth: np.ndarray, rules: SelectionSection, sel: Selection) -> str | N
         shown = ", ".join(f"{g['gap_mm']:g} mm after {g['after_mm']:g} mm" for g in gaps[:5])
         reasons.append(
             f"{len(gaps)} missing-slice gap(s) larger than {rules.max_gap_factor:g} x the median spacing "
-            f"{median:.2f} mm (selection.max_gap_factor): {shown}" + (" ..." if len(gaps) > 5 else "")
+            f"{median:.2f} mm (selection.max_gap_factor) and {rules.gap_tolerance_mm:g} mm "
+            f"(selection.gap_tolerance_mm): {shown}" + (" ..." if len(gaps) > 5 else "")
         )
     return "; ".join(reasons) or None
