@@ -17,8 +17,12 @@ def ct_series(
     series_uid: str | None = None,
     spacing: float = 5.0,
     seed: int = 0,
+    signed: bool = True,
 ) -> list[Dataset]:
-    """An axial CT series of ``n_slices`` slices, ``size`` x ``size`` pixels, positions ``spacing`` mm apart."""
+    """An axial CT series of ``n_slices`` slices, ``size`` x ``size`` pixels, positions ``spacing`` mm apart.
+
+    Pixels are random HU in [-1000, 1000); ``signed=False`` stores them unsigned with intercept -1024.
+    """
     rng = np.random.default_rng(seed)
     study_uid = study_uid or generate_uid()
     series_uid = series_uid or generate_uid()
@@ -51,10 +55,12 @@ def ct_series(
         ds.BitsAllocated = 16
         ds.BitsStored = 16
         ds.HighBit = 15
-        ds.PixelRepresentation = 1
-        ds.RescaleIntercept = 0
+        ds.PixelRepresentation = 1 if signed else 0
+        ds.RescaleIntercept = 0 if signed else -1024
         ds.RescaleSlope = 1
-        ds.PixelData = rng.integers(-1000, 1000, (size, size), dtype=np.int16).tobytes()
+        hounsfield = rng.integers(-1000, 1000, (size, size), dtype=np.int16)
+        stored = hounsfield if signed else (hounsfield + 1024).astype(np.uint16)
+        ds.PixelData = stored.tobytes()
         datasets.append(ds)
     return datasets
 

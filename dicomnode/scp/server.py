@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dicomnode.config import Config
 from dicomnode.errors import StartupError
+from dicomnode.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dicomnode.scp.access import AccessPolicy
 from dicomnode.scp.contexts import as_presentation_contexts
 from dicomnode.scp.handlers import IngestHandlers
@@ -38,6 +39,8 @@ class StorageSCP:
     def _make_ae(self) -> AE:
         node = self.config.node
         ae = AE(ae_title=node.ae_title)
+        ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
+        ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
         ae.supported_contexts = as_presentation_contexts()
         ae.maximum_associations = node.max_associations
         ae.maximum_pdu_size = node.max_pdu_size
