@@ -13,6 +13,8 @@ Event types (``audit_events.event_type``):
 - ``admin``: an action taken through the admin HTTP API (retry, resend), ``success`` or ``failure``.
 - ``job``: an analysis job changed state: ``queued``, ``skipped`` (with the reason), ``started``,
   ``success``, ``requeued``, ``failure``, ``superseded`` (a newer version replaced it), ``retried``.
+- ``delivery``: results queued for a destination (``queued``), every C-STORE attempt (``success`` or
+  ``failure`` with ``detail.status``, the next attempt or ``detail.state == "dead"``), a resend (``requeued``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, utcnow
 
-EVENT_TYPES = ("node", "association", "instances-received", "store", "security", "series-ready", "job")
+EVENT_TYPES = ("node", "association", "instances-received", "store", "security", "series-ready", "job", "delivery")
 OUTCOMES = ("success", "duplicate", "failure", "rejected")
 OUTCOMES += ("queued", "skipped", "started", "requeued", "superseded", "retried")  # job life cycle
 EVENT_TYPES += ("admin",)  # an action taken through the admin HTTP API (every POST), with its outcome

@@ -182,6 +182,26 @@ class ResultsSection(_Section):
     dir: Path = Path("var/results")
 
 
+class ReportsSection(_Section):
+    max_key_slices: int = Field(3, ge=0, le=50, description="key-slice SC images per positive study")
+
+
+class DeliverySection(_Section):
+    """Outbox retries: exponential backoff with jitter, then ``dead`` (see dicomnode.delivery.backoff)."""
+
+    backoff_initial_seconds: float = Field(10.0, gt=0)
+    backoff_factor: float = Field(2.0, ge=1.0)
+    backoff_max_seconds: float = Field(1800.0, gt=0)
+    backoff_jitter: float = Field(0.2, ge=0, lt=1, description="+/- fraction of each delay drawn at random")
+    give_up_after_seconds: float = Field(86400.0, gt=0, description="time since queued after which an entry is dead")
+    batch_size: int = Field(100, ge=1, le=10000, description="instances per association")
+    tick_seconds: float = Field(5.0, gt=0)
+    calling_ae_title: str = ""  # empty: node.ae_title
+    acse_timeout: float = Field(30.0, gt=0)
+    dimse_timeout: float = Field(60.0, gt=0)
+    network_timeout: float = Field(60.0, gt=0)
+
+
 class Config(BaseSettings):
     """The effective configuration of one node process."""
 
@@ -199,6 +219,8 @@ class Config(BaseSettings):
     admin: AdminSection = AdminSection()
     audit_export: AuditExportSection = AuditExportSection()
     results: ResultsSection = ResultsSection()
+    reports: ReportsSection = ReportsSection()
+    delivery: DeliverySection = DeliverySection()
 
     @classmethod
     def settings_customise_sources(
