@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import db.jobs  # noqa: F401
+import db.outbox  # noqa: F401
 from db.models import Base
 
 config = context.config
