@@ -75,7 +75,8 @@ def render_csv(rows: list[dict[str, Any]]) -> str:
 @click.option("--study", "study_uid", help="Only events about this Study Instance UID.")
 @click.option("--outcome", type=click.Choice(OUTCOMES), help="Only this outcome.")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "atna"]), default="table", show_default=True,
+              help="atna: one DICOM audit message (PS3.15 A.5, XML) per line.")
 def audit(config_path: Path | None, fmt: str, **filters: Any) -> None:
     """Search the audit log, newest first."""
     config = load_or_exit(config_path)
@@ -87,6 +88,10 @@ def audit(config_path: Path | None, fmt: str, **filters: Any) -> None:
         engine.dispose()
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
+    elif fmt == "atna":
+        from dicomnode.atna.export import render_atna  # lxml loads only for this format
+
+        click.echo(render_atna(rows, config))
     elif fmt == "csv":
         click.echo(render_csv(rows))
     else:
