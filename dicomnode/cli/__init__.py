@@ -16,6 +16,7 @@ COMMANDS = {
     "serve": "dicomnode.cli.serve:serve",
     "worker": "dicomnode.cli.worker:worker",
     "jobs": "dicomnode.cli.jobs:jobs",
+    "outbox": "dicomnode.cli.outbox:outbox",
     "audit": "dicomnode.cli.audit:audit",
     "db": "dicomnode.cli.db_cmd:db",
     "config": "dicomnode.cli.config_cmd:config",
