@@ -17,6 +17,7 @@ from db.migrate import current_revision, head_revision
 from dicomnode import __version__
 from dicomnode.admin import AdminServer, NodeStatus
 from dicomnode.admin.server import check_binding
+from dicomnode.atna.exporter import AtnaExporter
 from dicomnode.config import Config
 from dicomnode.errors import StartupError
 from dicomnode.scheduler import NodeScheduler
@@ -51,6 +52,7 @@ class Node:
         self.workers = WorkerPool(config)
         self.scheduler = NodeScheduler(config, self.sessions, self.workers)
         self.admin = AdminServer(config, self.sessions, self.admin_status)
+        self.atna = AtnaExporter(config, self.sessions)
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -65,6 +67,7 @@ class Node:
         except StartupError:
             self.scp.stop(0)
             raise
+        self.atna.start()
         self.scheduler.start()
         self.workers.start()
         add_audit(
@@ -103,4 +106,5 @@ class Node:
             add_audit(self.sessions, new_event("node", "success", f"node {self.config.node.ae_title} stopped"))
         except SQLAlchemyError as exc:
             log.error("could not record the node's stop: %s", exc)
+        self.atna.stop()  # after the stop event, so that it is forwarded (or spooled) too
         self.engine.dispose()
