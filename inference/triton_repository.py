@@ -141,7 +141,7 @@ def write_repository(
     commands: list[str] = []
     for item in items:
         folder = out / item.spec.name
-        (folder / "1").mkdir(parents=True, exist_ok=True)
+        (folder if config_only else folder / "1").mkdir(parents=True, exist_ok=True)
         config = folder / "config.pbtxt"
         config.write_text(render(item.spec, _comment(item)), encoding="utf-8")
         written.append(config)
