@@ -8,6 +8,7 @@ Modules, one concern each::
     metrics.py  GET /metrics (Prometheus text format, computed from the database at scrape time)
     audit.py    GET /api/audit (filters of ``dicomnode audit``, cursor pagination, text/csv)
     studies.py  GET /api/studies (received studies with their analysis result)
+    results.py  reading a result (ICH, probabilities) and its SR/SC files; GET /api/studies/{uid}/objects/{sop}
     jobs.py     GET /api/jobs, POST /api/jobs/{id}/retry
     outbox.py   GET /api/outbox, POST /api/outbox/{id}/resend
     pages.py    GET / (the page) and /static/* (its script and style, all in the package)

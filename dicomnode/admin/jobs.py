@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from db.jobs import STATES, Job, retry
 from dicomnode.admin.common import MAX_LIMIT, decode_cursor, encode_cursor, sessions_of, utc_iso
-from dicomnode.admin.results import result_objects, summarise_result
+from dicomnode.admin.results import summarise_result
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 
@@ -43,7 +43,6 @@ def job_as_dict(job: Job) -> dict[str, Any]:
         "superseded_by": job.superseded_by,
         "timings_ms": job.timings or {},
         "result": summarise_result(job.result),
-        "objects": result_objects(job),
     }
 
 

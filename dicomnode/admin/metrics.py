@@ -39,8 +39,8 @@ router = APIRouter(tags=["metrics"])
 
 BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 HISTOGRAM_JOBS = 10_000
-#: Keys of ``jobs.timings`` (milliseconds) that measure the model's forward pass, first found wins.
-INFERENCE_KEYS = ("inference", "infer", "predict", "engine")
+#: Keys of ``jobs.timings`` (milliseconds, ``_ms`` suffix dropped) that measure the model's forward pass, first found wins.
+INFERENCE_KEYS = ("inference", "infer", "predict", "engine", "model")
 
 
 def histogram(name: str, doc: str, label: str, samples: dict[str, list[float]]) -> HistogramMetricFamily:
@@ -58,7 +58,8 @@ def stage_samples(timings: Iterable[dict[str, Any] | None]) -> tuple[dict[str, l
     stages: dict[str, list[float]] = {}
     inference: list[float] = []
     for row in timings:
-        numeric = {k: float(v) / 1000.0 for k, v in (row or {}).items() if isinstance(v, (int, float))}
+        numeric = {k.removesuffix("_ms"): float(v) / 1000.0 for k, v in (row or {}).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
         for stage, seconds in numeric.items():
             stages.setdefault(stage, []).append(seconds)
         key = next((k for k in INFERENCE_KEYS if k in numeric), None)

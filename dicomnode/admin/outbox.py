@@ -1,39 +1,100 @@
-"""``GET /api/outbox`` and ``POST /api/outbox/{id}/resend``: deliveries of results to the destinations.
+"""``GET /api/outbox`` and ``POST /api/outbox/{id}/resend``: deliveries of results (:mod:`db.outbox`).
 
-PLACEHOLDER until :mod:`db.outbox` lands: the list answers 503 and the metrics leave the family out.
+The list is newest first (``id`` desc) with cursor pagination, filtered by ``state``, ``destination`` or
+``study``. Resend makes an entry pending and due now through :func:`db.outbox.resend` and writes the
+``delivery requeued`` audit row in the same transaction (as ``dicomnode outbox resend`` does, with
+``detail.via = "admin-api"``); the admin middleware adds the ``admin`` row naming the caller.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-log = logging.getLogger(__name__)
+from db.audit import record_event
+from db.outbox import STATES, OutboxEntry, resend
+from dicomnode.admin.common import MAX_LIMIT, decode_cursor, encode_cursor, sessions_of, utc_iso
+from dicomnode.admin.results import kind_of
+
 router = APIRouter(prefix="/api", tags=["outbox"])
 
 
-def _module() -> ModuleType | None:
-    try:
-        return importlib.import_module("db.outbox")
-    except ImportError:
-        return None
+def entry_as_dict(entry: OutboxEntry) -> dict[str, Any]:
+    """An outbox entry as the API shows it (the file path stays on the server)."""
+    return {
+        "id": entry.id,
+        "state": entry.state,
+        "destination": entry.destination,
+        "kind": kind_of(entry.sop_class_uid),
+        "sop_instance_uid": entry.sop_instance_uid,
+        "sop_class_uid": entry.sop_class_uid,
+        "study_uid": entry.study_uid,
+        "series_uid": entry.series_uid,
+        "job_id": entry.job_id,
+        "attempts": entry.attempts,
+        "last_status": entry.last_status,
+        "error": entry.last_error,
+        "queued_at": utc_iso(entry.queued_at),
+        "next_attempt_at": utc_iso(entry.next_attempt_at),
+        "last_attempt_at": utc_iso(entry.last_attempt_at),
+        "sent_at": utc_iso(entry.sent_at),
+        "updated_at": utc_iso(entry.sent_at or entry.last_attempt_at or entry.queued_at),
+    }
 
 
 def count_by_state(session: Session) -> dict[str, int] | None:
-    """Outbox entries per state, or None when this version has no outbox."""
-    return None
+    """Outbox entries per state (every state present, zero included)."""
+    counts = {state: 0 for state in STATES}
+    for state, count in session.execute(select(OutboxEntry.state, func.count()).group_by(OutboxEntry.state)):
+        counts[state] = int(count)
+    return counts
 
 
 @router.get("/outbox", summary="Result deliveries, newest first")
-def list_outbox(request: Request) -> dict[str, Any]:
-    raise HTTPException(503, "the outbox is not available in this version")
+def list_outbox(
+    request: Request,
+    state: Annotated[str | None, Query(description=f"one of {', '.join(STATES)}")] = None,
+    destination: Annotated[str | None, Query(description="[[destinations]] name")] = None,
+    study: Annotated[str | None, Query(description="Study Instance UID")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """``{"items": [...], "next_cursor": c}``."""
+    if state is not None and state not in STATES:
+        raise HTTPException(422, f"state: {state!r} is not one of {', '.join(STATES)}")
+    query = select(OutboxEntry).order_by(OutboxEntry.id.desc()).limit(limit + 1)
+    if state:
+        query = query.where(OutboxEntry.state == state)
+    if destination:
+        query = query.where(OutboxEntry.destination == destination)
+    if study:
+        query = query.where(OutboxEntry.study_uid == study)
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        query = query.where(OutboxEntry.id < int(last_id))
+    with sessions_of(request)() as session:
+        entries = session.scalars(query).all()
+        items = [entry_as_dict(e) for e in entries[:limit]]
+    next_cursor = encode_cursor(items[-1]["id"]) if len(entries) > limit else None
+    return {"items": items, "next_cursor": next_cursor, "limit": limit}
 
 
 @router.post("/outbox/{entry_id}/resend", summary="Send a delivery again")
-def resend(request: Request, entry_id: int) -> dict[str, Any]:
-    raise HTTPException(503, "the outbox is not available in this version")
+def resend_entry(request: Request, entry_id: int) -> dict[str, Any]:
+    """Make the entry pending and due now (also a sent or dead one); 404 if unknown."""
+    request.state.audit = {"message": f"resend outbox entry {entry_id}", "detail": {"outbox_id": entry_id}}
+    with sessions_of(request).begin() as session:
+        entry = resend(session, entry_id)
+        if entry is None:
+            raise HTTPException(404, f"no outbox entry {entry_id}")
+        record_event(
+            session, "delivery", "requeued", f"outbox entry {entry_id} re-queued for {entry.destination} by operator",
+            study_uid=entry.study_uid, series_uid=entry.series_uid, sop_instance_uid=entry.sop_instance_uid,
+            detail={"outbox_id": entry_id, "destination": entry.destination, "via": "admin-api"},
+        )
+        request.state.audit.update(study_uid=entry.study_uid, sop_instance_uid=entry.sop_instance_uid)
+        body = entry_as_dict(entry)
+    return body

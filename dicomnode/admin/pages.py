@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from db.audit import EVENT_TYPES, OUTCOMES
 from db.jobs import STATES as JOB_STATES
+from db.outbox import STATES as OUTBOX_STATES
 from dicomnode import __version__
 
 HERE = Path(__file__).parent
@@ -30,7 +31,8 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> Response:
-    context = {"version": __version__, "event_types": EVENT_TYPES, "outcomes": OUTCOMES, "job_states": JOB_STATES}
+    context = {"version": __version__, "event_types": EVENT_TYPES, "outcomes": OUTCOMES, "job_states": JOB_STATES,
+               "outbox_states": OUTBOX_STATES}
     return TEMPLATES.TemplateResponse(request, "index.html", context)
 
 

@@ -1,25 +1,34 @@
-"""Reading an analysis result (``jobs.result``) for the admin views: ICH yes/no, probabilities, objects.
+"""Reading analysis results for the admin views: ICH yes/no, probabilities, and the SR/SC objects.
 
-``jobs.result`` is what the worker's analysis step returned. Its study block follows the JSON of
-``dicomnode model predict`` (``study``: subtype -> probability, ``positive``, ``threshold``, ``model``);
-the result objects (the SR of TID 1500 and the SC images, PS3.3 A.35.13 / A.8) are listed under
-``objects`` as ``{"kind": "SR"|"SC", "sop_instance_uid", "series_uid", "path"}``. Anything missing is
-reported as unknown rather than guessed.
+``jobs.result`` is what the worker's analysis step returned; its study block follows the JSON of
+``dicomnode model predict`` (``study``: subtype -> probability, ``positive``, ``threshold``, ``model``).
+Anything missing is reported as unknown rather than guessed.
+
+The produced objects (the SR of TID 1500 and the SC images) are the DICOM files the delivery writes
+under ``[results] dir`` as ``<study>/<series>/<sop>.dcm`` (:mod:`dicomnode.delivery.results_dir`) before
+any outbox row exists, so they are listed from there whether or not a destination is configured.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 from typing import Any
 
+import pydicom
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
+from pydicom.errors import InvalidDicomError
 
-from db.jobs import Job
-from dicomnode.admin.common import sessions_of
+from dicomnode.admin.common import config_of
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["studies"])
-SUBTYPES = ("any", "epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural")
+UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")  # PS3.5 9.1; also keeps paths inside the results folder
+SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."  # Structured Report storage SOP classes (PS3.4 B.5)
+SC_PREFIX = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture storage SOP classes (PS3.4 B.5)
+MAX_OBJECTS = 200
 
 
 def _probabilities(result: dict[str, Any]) -> dict[str, float]:
@@ -43,36 +52,44 @@ def summarise_result(result: dict[str, Any] | None) -> dict[str, Any]:
             "model": result.get("model")}
 
 
-def _listed_objects(result: dict[str, Any] | None) -> list[dict[str, Any]]:
-    objects = (result or {}).get("objects")
-    return [o for o in objects if isinstance(o, dict) and o.get("sop_instance_uid")] if isinstance(objects, list) else []
+def is_uid(value: str) -> bool:
+    return len(value) <= 64 and bool(UID_PATTERN.match(value))
 
 
-def result_objects(job: Job) -> list[dict[str, Any]]:
-    """The SR/SC objects of a job, each with ``href`` to download it (when its file is kept)."""
+def kind_of(sop_class_uid: str) -> str:
+    if sop_class_uid.startswith(SR_PREFIX):
+        return "SR"
+    if sop_class_uid.startswith(SC_PREFIX):
+        return "SC"
+    return "object"
+
+
+def study_objects(results_dir: Path, study_uid: str) -> list[dict[str, Any]]:
+    """The result objects kept for a study, SR first, each with ``href`` to download it."""
+    if not is_uid(study_uid):
+        return []
     out = []
-    for obj in _listed_objects(job.result):
-        uid = str(obj["sop_instance_uid"])
-        out.append({
-            "kind": str(obj.get("kind") or obj.get("modality") or "object"),
-            "sop_instance_uid": uid,
-            "series_uid": obj.get("series_uid"),
-            "href": f"/api/jobs/{job.id}/objects/{uid}" if obj.get("path") else None,
-        })
-    return out
+    for path in sorted((results_dir / study_uid).glob("*/*.dcm"))[:MAX_OBJECTS]:
+        try:
+            header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
+            sop_class = str(header.get("SOPClassUID", ""))
+        except (OSError, InvalidDicomError) as exc:
+            log.warning("result object %s cannot be read: %s", path, exc)
+            continue
+        out.append({"kind": kind_of(sop_class), "sop_class_uid": sop_class, "sop_instance_uid": path.stem,
+                    "series_uid": path.parent.name,
+                    "href": f"/api/studies/{study_uid}/objects/{path.stem}"})
+    return sorted(out, key=lambda o: (o["kind"] != "SR", o["kind"], o["series_uid"], o["sop_instance_uid"]))
 
 
-@router.get("/jobs/{job_id}/objects/{sop_instance_uid}", summary="Download a result object (SR or SC)",
+@router.get("/studies/{study_uid}/objects/{sop_instance_uid}", summary="Download a result object (SR or SC)",
             response_class=FileResponse)
-def get_object(request: Request, job_id: int, sop_instance_uid: str) -> FileResponse:
-    """The DICOM file (``application/dicom``, PS3.18 media type) of one object a job produced."""
-    with sessions_of(request)() as session:
-        job = session.get(Job, job_id)
-        listed = _listed_objects(job.result if job else None)
-    match = next((o for o in listed if o["sop_instance_uid"] == sop_instance_uid and o.get("path")), None)
+def get_object(request: Request, study_uid: str, sop_instance_uid: str) -> FileResponse:
+    """The PS3.10 file (``application/dicom``, PS3.18 media type) of one object produced for the study."""
+    if not (is_uid(study_uid) and is_uid(sop_instance_uid)):
+        raise HTTPException(400, "study_uid and sop_instance_uid must be DICOM UIDs (digits and dots)")
+    folder = Path(config_of(request).results.dir) / study_uid
+    match = next(iter(sorted(folder.glob(f"*/{sop_instance_uid}.dcm"))), None)
     if match is None:
-        raise HTTPException(404, f"job {job_id} has no object {sop_instance_uid}")
-    path = Path(str(match["path"]))
-    if not path.is_file():
-        raise HTTPException(404, f"the file of object {sop_instance_uid} is no longer kept")
-    return FileResponse(path, media_type="application/dicom", filename=f"{sop_instance_uid}.dcm")
+        raise HTTPException(404, f"no result object {sop_instance_uid} is kept for study {study_uid}")
+    return FileResponse(match, media_type="application/dicom", filename=f"{sop_instance_uid}.dcm")

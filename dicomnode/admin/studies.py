@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -21,13 +22,14 @@ from db.jobs import SUCCEEDED, Job
 from db.models import Association, Instance
 from dicomnode.admin.common import (
     MAX_LIMIT,
+    config_of,
     decode_cursor,
     encode_cursor,
     parse_cursor_time,
     sessions_of,
     utc_iso,
 )
-from dicomnode.admin.results import result_objects, summarise_result
+from dicomnode.admin.results import study_objects, summarise_result
 
 router = APIRouter(prefix="/api", tags=["studies"])
 NOT_ANALYSED = "not analysed"
@@ -72,10 +74,11 @@ def _jobs_by_study(session: Session, uids: list[str]) -> dict[str, list[Job]]:
     return jobs
 
 
-def study_result(jobs: list[Job]) -> dict[str, Any]:
-    """The result block of one study from its jobs (newest first)."""
+def study_result(jobs: list[Job], objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The result block of one study from its jobs (newest first) and its kept result objects."""
     if not jobs:
-        return {"state": NOT_ANALYSED, "job_id": None, "ich": None, "probabilities": {}, "objects": []}
+        return {"state": NOT_ANALYSED, "job_id": None, "result_job_id": None, "reason": None, "finished_at": None,
+                **summarise_result(None), "objects": objects}
     newest = jobs[0]
     done = next((j for j in jobs if j.state == SUCCEEDED and j.superseded_by is None), None)
     done = done or next((j for j in jobs if j.state == SUCCEEDED), None)
@@ -87,7 +90,7 @@ def study_result(jobs: list[Job]) -> dict[str, Any]:
         "reason": newest.reason or newest.error,
         "finished_at": utc_iso(done.finished_at) if done else None,
         **summary,
-        "objects": result_objects(done) if done else [],
+        "objects": objects,
     }
 
 
@@ -99,6 +102,7 @@ def list_studies(
     study: Annotated[str | None, Query(description="only this Study Instance UID")] = None,
 ) -> dict[str, Any]:
     """Newest arrival first: ``{"items": [...], "next_cursor": c}``."""
+    results_dir = Path(config_of(request).results.dir)
     with sessions_of(request)() as session:
         rows = _study_rows(session, limit, cursor, study)
         page = rows[:limit]
@@ -119,7 +123,7 @@ def list_studies(
                 "first_received": utc_iso(row.first_received),
                 "last_received": utc_iso(row.last_received),
                 "bytes": int(row.bytes),
-                "result": study_result(jobs.get(row.study_uid, [])),
+                "result": study_result(jobs.get(row.study_uid, []), study_objects(results_dir, row.study_uid)),
             }
             for row in page
         ]

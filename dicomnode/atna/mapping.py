@@ -9,8 +9,9 @@ store (failure)        DICOM Instances Transferred, action C, outcome 8 (serious
 security               Security Alert (A.5.3.11): Node Authentication (association refused, TLS
                        failure) or Use of Restricted Function (admin API refusal)
 admin                  Security Alert, Use of Restricted Function (an admin action via the API)
-delivery started       Begin Transferring DICOM Instances (A.5.3.2), this node -> destination
+delivery queued        Begin Transferring DICOM Instances (A.5.3.2), this node -> destination
 delivery success/fail  DICOM Instances Transferred, action R, this node -> destination
+                       (an operator's ``requeued``: none; the ``admin`` row covers it)
 query                  Query (A.5.3.12)
 others                 none (job life cycle, series readiness, duplicates: no ATNA counterpart)
 =====================  ==========================================================================
@@ -37,7 +38,7 @@ from dicomnode.config import Config
 SopClassLookup = Callable[[int | None, str], dict[str, int]]
 OUTCOMES = {"success": codes.OUTCOME_SUCCESS, "rejected": codes.OUTCOME_MINOR, "failure": codes.OUTCOME_SERIOUS}
 DELIVERY_TYPES = ("delivery", "outbox")
-DELIVERY_STARTED = ("started", "queued", "sending")
+DELIVERY_STARTED = ("started", "queued")  # -> Begin Transferring; success/failure -> Instances Transferred
 
 
 def as_row(event: Any) -> dict[str, Any]:
@@ -111,10 +112,14 @@ class AtnaMapper:
         return msg.security_alert(self.source, row["at"], type_code, self.me(codes.APPLICATION),
                                   performer=self.peer(row), outcome=indicator, description=text, subject=subject)
 
-    def _delivery(self, row: dict[str, Any], indicator: str, text: str | None) -> etree._Element:
+    def _delivery(self, row: dict[str, Any], indicator: str, text: str | None) -> etree._Element | None:
         detail = row["detail"]
-        dest = self.peer(row, codes.DESTINATION_ROLE, ae=detail.get("ae_title") or row.get("actor_ae"),
-                         host=detail.get("host") or row.get("actor_host"), requestor=False)
+        if row["outcome"] not in DELIVERY_STARTED + ("success", "failure"):
+            return None  # requeued by an operator: the admin row or the next attempt says what happened
+        ae = detail.get("ae_title") or row.get("actor_ae")
+        names = ";".join(str(d) for d in detail.get("destinations", [])) or str(detail.get("destination") or "")
+        dest = msg.Participant(ae or names or "unknown", False, (codes.DESTINATION_ROLE,), (ae,) if ae else (),
+                               host=detail.get("host") or row.get("actor_host") or None)
         me = msg.Participant(self.ae_title, True, (codes.SOURCE_ROLE,), (self.ae_title,), host=self.host)
         studies = [msg.StudyObject(row["study_uid"], _classes(detail))] if row.get("study_uid") else []
         if row["outcome"] in DELIVERY_STARTED:

@@ -212,7 +212,8 @@ function outboxRow(o) {
   });
   return el("tr", { "data-id": o.id },
     el("td", { class: "num" }, o.id), el("td", {}, badge(o.state)), el("td", {}, o.destination || ""),
-    el("td", {}, uidCell(o.sop_instance_uid)), el("td", { class: "num" }, o.attempts ?? ""),
+    el("td", {}, el("span", { class: "small" }, `${o.kind} `), uidCell(o.sop_instance_uid)),
+    el("td", { class: "num" }, o.attempts ?? ""),
     el("td", {}, timeCell(o.updated_at)), el("td", { class: "message" }, o.error || ""), el("td", {}, resend));
 }
 
