@@ -6,18 +6,23 @@ store of a known SOP Instance UID replaces or is ignored, never adds). Each UID 
 of what the result is *of*: the source series, the job version that analysed it and the model's hash,
 plus the role of the object (SR, SC series, key slice n, summary image).
 
-UIDs use the ``2.25`` root with a decimal rendering of a hash (PS3.5 B.2, ISO/IEC 9834-8 UUID-derived
-UIDs), built by :func:`pydicom.uid.generate_uid` from the entropy sources; at most 64 characters.
+UIDs use the ``2.25`` root followed by the decimal value of a name-based UUID (version 5, RFC 4122 4.3)
+of those inputs: PS3.5 B.2 (UUID-derived UIDs, ISO/IEC 9834-8), at most 44 characters.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydicom.uid import generate_uid
+import uuid
 
-NAMESPACE = "dicomnode/results/v1"
-"""Changes only if the derivation changes; part of every hash."""
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:dicomnode:results:v1")
+"""Changes only if the derivation changes; the UUID namespace of every result UID."""
+
+
+def derived_uid(*parts: str) -> str:
+    """``2.25.<int>`` of the version 5 UUID of ``parts`` (joined by a separator no UID contains)."""
+    return f"2.25.{uuid.uuid5(NAMESPACE, chr(31).join(parts)).int}"
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,7 @@ class ResultUids:
     model_hash: str
 
     def _uid(self, *role: str) -> str:
-        sources = [NAMESPACE, self.source_series_uid, str(self.job_version), self.model_hash, *role]
-        return str(generate_uid(prefix=None, entropy_srcs=sources))
+        return derived_uid(self.source_series_uid, str(self.job_version), self.model_hash, *role)
 
     @property
     def sr_series(self) -> str:
@@ -66,7 +70,7 @@ class ResultUids:
     @property
     def device(self) -> str:
         """Device Observer UID (TID 1004) of the algorithm: one per model, whatever the job."""
-        return str(generate_uid(prefix=None, entropy_srcs=[NAMESPACE, "device", self.model_hash]))
+        return derived_uid("device", self.model_hash)
 
     def tracking(self, label: str) -> str:
         """Tracking Unique Identifier (TID 1501 row 3) of the finding ``label``."""
