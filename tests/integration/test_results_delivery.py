@@ -1,0 +1,164 @@
+"""Delivery of produced results into real peers: dcmtk storescp and Orthanc (issue 6 part 4).
+
+Orthanc runs from a generated configuration on free DICOM and HTTP ports with a temporary storage folder;
+arrivals are checked through its REST API. It is down when the results are ready: the outbox retries
+and delivers once it is up, and a re-send adds no duplicate (same SOP Instance UIDs).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.dataset import Dataset
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import outbox as q
+from db.engine import make_engine, make_sessionmaker
+from db.migrate import upgrade
+from db.models import AuditEvent, utcnow
+from dicomnode.config import Config, Destination
+from dicomnode.delivery import deliver_due, enqueue
+from dicomnode.reports import build_results
+from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
+from tests.node_process import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> list[Dataset]:
+    series = phantom_series(Path(tmp_path_factory.mktemp("phantom")), subtype="EDH", n_slices=8, size=128)
+    return build_results(prediction_for(series, POSITIVE), series, context_for(series))
+
+
+@pytest.fixture
+def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def node_config(tmp_path: Path, destination: Destination) -> Config:
+    return Config(
+        destinations=[destination], results={"dir": tmp_path / "results"},
+        delivery={"acse_timeout": 10, "network_timeout": 10},
+    )
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+def test_delivers_into_dcmtk_storescp(sessions, results: list[Dataset], tmp_path: Path) -> None:  # noqa: ANN001
+    tool = shutil.which("storescp")
+    assert tool, "dcmtk's storescp is not installed (.ci/run installs dcmtk)"
+    port, out = free_port(), tmp_path / "received"
+    out.mkdir()
+    process = subprocess.Popen([tool, "-aet", "STORESCP", "-od", str(out), str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(0.5)
+        cfg = node_config(tmp_path, Destination(name="dcmtk", ae_title="STORESCP", host="127.0.0.1", port=port))
+        with sessions.begin() as session:
+            enqueue(session, results, cfg.destinations, cfg.results.dir)
+        round_ = deliver_due(sessions, cfg)
+        assert round_.sent == len(results), round_
+        wait_for(lambda: len(list(out.iterdir())) == len(results))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    received = {pydicom.dcmread(p).SOPInstanceUID for p in out.iterdir()}
+    assert received == {ds.SOPInstanceUID for ds in results}
+
+
+class Orthanc:
+    """An Orthanc process on free ports with its own storage folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.dicom_port, self.http_port = free_port(), free_port()
+        self.config = root / "orthanc.json"
+        self.config.write_text(json.dumps({
+            "Name": "dicomnode-test", "StorageDirectory": str(root / "storage"), "IndexDirectory": str(root / "index"),
+            "DicomAet": "ORTHANC", "DicomPort": self.dicom_port, "HttpPort": self.http_port,
+            "RemoteAccessAllowed": False, "AuthenticationEnabled": False, "DicomCheckCalledAet": True,
+            "Plugins": [], "HttpsVerifyPeers": False, "ConcurrentJobs": 1, "StableAge": 1,
+        }), encoding="utf-8")
+        self.log = root / "orthanc.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        tool = shutil.which("Orthanc")
+        assert tool, "Orthanc is not installed (Debian package orthanc; .ci/run installs it)"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen([tool, str(self.config)], stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.get("/system") is not None)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+    def get(self, path: str) -> object | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None
+
+
+@pytest.fixture
+def orthanc(tmp_path: Path) -> Iterator[Orthanc]:
+    (tmp_path / "orthanc").mkdir()
+    server = Orthanc(tmp_path / "orthanc")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_orthanc_down_then_up_and_resend_adds_no_duplicate(sessions, results, orthanc: Orthanc, tmp_path: Path) -> None:  # noqa: ANN001
+    cfg = node_config(tmp_path, Destination(name="orthanc", ae_title="ORTHANC", host="127.0.0.1", port=orthanc.dicom_port))
+    now = utcnow()
+    with sessions.begin() as session:
+        enqueue(session, results, cfg.destinations, cfg.results.dir, now=now)
+
+    down = deliver_due(sessions, cfg, now=now)  # Orthanc is not running yet
+    assert (down.sent, down.retried) == (0, len(results))
+
+    orthanc.start()
+    up = deliver_due(sessions, cfg, now=now + timedelta(seconds=30))  # past the first backoff (10 s +/- 20 %)
+    assert up.sent == len(results), up
+    sop_uids = {ds.SOPInstanceUID for ds in results}
+    instances = orthanc.get("/instances?expand")
+    assert {i["MainDicomTags"]["SOPInstanceUID"] for i in instances} == sop_uids
+    studies = orthanc.get("/studies?expand")
+    assert [s["MainDicomTags"]["StudyInstanceUID"] for s in studies] == [results[0].StudyInstanceUID]
+
+    with sessions.begin() as session:  # an operator re-sends everything
+        for entry in session.scalars(select(q.OutboxEntry)):
+            q.resend(session, entry.id)
+    again = deliver_due(sessions, cfg)
+    assert again.sent == len(results)
+    assert len(orthanc.get("/instances")) == len(results)  # same SOP Instance UIDs: no duplicates
+
+    with sessions() as session:
+        outcomes = [e.outcome for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.event_type == "delivery").order_by(AuditEvent.id))]
+    assert outcomes.count("failure") == len(results) and outcomes.count("success") == 2 * len(results)
