@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from dicomnode.cli.options import config_option, load_or_exit, setup_logging
-from dicomnode.errors import ConfigError
+from dicomnode.errors import ConfigError, StartupError
+from dicomnode.service import check_schema
 from dicomnode.workers.worker import Worker
 
 
@@ -24,5 +25,10 @@ def worker(config_path: Path | None, worker_id: str | None, verbose: bool, json_
         runner = Worker(config, worker_id=worker_id)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    try:
+        check_schema(runner.engine)
+    except StartupError as exc:
+        runner.engine.dispose()
+        raise click.ClickException(str(exc)) from exc
     runner.install_signal_handlers()
     runner.run()
