@@ -59,7 +59,10 @@ def read_series(paths: Iterable[Path]) -> list[pydicom.Dataset]:
 def _engine(section: InferenceSection, backend: str | None) -> tuple[Engine, ModelInfo]:
     try:
         net, info = load_model(section.weights)
-        return build_engine(net, info, backend=backend or section.backend, device=section.device), info
+        return build_engine(
+            net, info, backend=backend or section.backend, device=section.device,
+            triton_url=section.triton_url, triton_model=section.triton_model,
+        ), info
     except InferenceError as exc:
         raise click.ClickException(str(exc)) from exc
 
