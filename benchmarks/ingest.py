@@ -109,6 +109,7 @@ def main() -> None:
 
             node = NodeProcess(work / f"node{round_}", f"sqlite:///{work / f'node{round_}.db'}")
             node.start()
+            node.wait_for_log("started", count=2)  # the SCP's AE and the worker process are up
             try:
                 times[NODE].append(push(node.port, files))
             finally:

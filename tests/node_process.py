@@ -115,6 +115,14 @@ class NodeProcess:
     def called_ae(self) -> str:
         return str(self.sections["node"].get("ae_title", "DICOMNODE"))
 
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Wait until ``text`` appears ``count`` times in the node's log (e.g. every worker has started)."""
+        deadline = time.monotonic() + timeout
+        while self.log().count(text) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{text!r} did not appear {count} time(s) in the log:\n{self.log()}")
+            time.sleep(0.1)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
