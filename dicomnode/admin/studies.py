@@ -123,10 +123,12 @@ def list_studies(
                 "first_received": utc_iso(row.first_received),
                 "last_received": utc_iso(row.last_received),
                 "bytes": int(row.bytes),
-                "result": study_result(jobs.get(row.study_uid, []), study_objects(results_dir, row.study_uid)),
+                "result": study_result(jobs.get(row.study_uid, []), []),
             }
             for row in page
         ]
+    for item in items:  # file reads after the session is closed (on SQLite it holds the write lock)
+        item["result"]["objects"] = study_objects(results_dir, item["study_uid"])
     next_cursor = None
     if len(rows) > limit:
         last: datetime = page[-1].last_received

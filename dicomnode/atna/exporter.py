@@ -72,21 +72,23 @@ class AtnaExporter:
         handed = 0
         with self._lock:
             try:
+                # Read, then close: on SQLite every transaction holds the write lock (db.engine), and the
+                # mapping opens its own short sessions for SOP class look-ups.
                 with self.sessions() as session:
                     mark = self._read_mark(session)
                     rows = session.scalars(
                         select(AuditEvent).where(AuditEvent.id > mark).order_by(AuditEvent.id).limit(BATCH)
                     ).all()
-                    messages = []
-                    for row in rows:
-                        try:
-                            message = self.mapper.message(row)
-                        except (ValueError, TypeError) as exc:  # a row the mapping cannot read: skip it
-                            log.error("ATNA export: audit row %d skipped: %s", row.id, exc)
-                            continue
-                        if message is not None:
-                            messages.append(format_message(to_bytes(message, declaration=False),
-                                                           hostname=self.hostname, at=row.at))
+                messages = []
+                for row in rows:
+                    try:
+                        message = self.mapper.message(row)
+                    except (ValueError, TypeError) as exc:  # a row the mapping cannot read: skip it
+                        log.error("ATNA export: audit row %d skipped: %s", row.id, exc)
+                        continue
+                    if message is not None:
+                        messages.append(format_message(to_bytes(message, declaration=False),
+                                                       hostname=self.hostname, at=row.at))
             except SQLAlchemyError as exc:
                 log.warning("ATNA export: cannot read the audit log: %s", exc)
                 return 0
