@@ -39,7 +39,8 @@ router = APIRouter(tags=["metrics"])
 
 BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 HISTOGRAM_JOBS = 10_000
-#: Keys of ``jobs.timings`` (milliseconds, ``_ms`` suffix dropped) that measure the model's forward pass, first found wins.
+#: Keys of ``jobs.timings`` (milliseconds, ``_ms`` suffix dropped) that measure the model's forward pass;
+#: the first one found wins.
 INFERENCE_KEYS = ("inference", "infer", "predict", "engine", "model")
 
 

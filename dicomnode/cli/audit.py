@@ -75,8 +75,8 @@ def render_csv(rows: list[dict[str, Any]]) -> str:
 @click.option("--study", "study_uid", help="Only events about this Study Instance UID.")
 @click.option("--outcome", type=click.Choice(OUTCOMES), help="Only this outcome.")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "atna"]), default="table", show_default=True,
-              help="atna: one DICOM audit message (PS3.15 A.5, XML) per line.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "atna"]), default="table",
+              show_default=True, help="atna: one DICOM audit message (PS3.15 A.5, XML) per line.")
 def audit(config_path: Path | None, fmt: str, **filters: Any) -> None:
     """Search the audit log, newest first."""
     config = load_or_exit(config_path)

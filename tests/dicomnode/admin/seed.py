@@ -36,7 +36,8 @@ def _instances(session: Session, assoc: Association, study: str, series: str, n:
     for i in range(n):
         session.add(Instance(sop_instance_uid=f"{series}.{i + 1}", sop_class_uid=CT, study_uid=study,
                              series_uid=series, modality="CT", transfer_syntax=ExplicitVRLittleEndian,
-                             path=f"/nonexistent/{series}.{i + 1}.dcm", size=1000, received_at=at + timedelta(seconds=i),
+                             path=f"/nonexistent/{series}.{i + 1}.dcm", size=1000,
+                             received_at=at + timedelta(seconds=i),
                              association_id=assoc.id))
 
 

@@ -73,7 +73,8 @@ def test_studies_jobs_and_outbox(database_url: str, start_admin: Callable[..., R
     admin = start_admin(database_url)
     with admin.sessions.begin() as session:  # a third study, received last, never analysed
         session.add(Instance(sop_instance_uid="1.2.3.4.1", sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
-                             study_uid="1.2.3.4", series_uid="1.2.3.4.0", modality="CT", transfer_syntax="1.2.840.10008.1.2.1",
+                             study_uid="1.2.3.4", series_uid="1.2.3.4.0", modality="CT",
+                             transfer_syntax="1.2.840.10008.1.2.1",
                              path="/nonexistent", size=10, received_at=T0.replace(hour=12)))
     with admin.client() as http:
         studies = http.get("/api/studies").json()["items"]
@@ -143,7 +144,8 @@ def test_token_rules_on_loopback(database_url: str, start_admin: Callable[..., R
         ok = http.post(f"/api/jobs/{job}/retry", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200
     refusals = audit_rows(admin, "security")[-3:]
-    assert [(e.outcome, e.detail["source"], e.detail["status"]) for e in refusals] == [("rejected", "admin-api", 401)] * 3
+    assert [(e.outcome, e.detail["source"], e.detail["status"]) for e in refusals] == [
+        ("rejected", "admin-api", 401)] * 3
     assert all(token not in str(e.detail) + e.message for e in refusals)
     (action,) = audit_rows(admin, "admin")
     assert action.outcome == "success" and action.detail["authenticated"] is True
