@@ -100,6 +100,11 @@ class Ticket:
     detail: dict[str, Any]
 
 
+def superseded_by(session: Session, job_id: int) -> int | None:
+    """The id of the job that replaced ``job_id`` (newer instances of its series arrived), or None."""
+    return session.scalar(select(Job.superseded_by).where(Job.id == job_id))
+
+
 def _ids(job: Job) -> dict[str, Any]:
     return {"study_uid": job.study_uid, "series_uid": job.series_uid}
 

@@ -195,7 +195,7 @@ class DeliverySection(_Section):
     backoff_jitter: float = Field(0.2, ge=0, lt=1, description="+/- fraction of each delay drawn at random")
     give_up_after_seconds: float = Field(86400.0, gt=0, description="time since queued after which an entry is dead")
     batch_size: int = Field(100, ge=1, le=10000, description="instances per association")
-    tick_seconds: float = Field(5.0, gt=0)
+    tick_seconds: float = Field(1.0, gt=0, description="how often serve sends due entries (a cheap query)")
     calling_ae_title: str = ""  # empty: node.ae_title
     acse_timeout: float = Field(30.0, gt=0)
     dimse_timeout: float = Field(60.0, gt=0)

@@ -2,7 +2,8 @@
 
 - every ``assembly.tick_seconds``: an assembly pass (readiness, selection, job creation);
 - every ``inference.heartbeat_seconds``: re-queue jobs whose worker stopped heart-beating, and replace
-  worker processes that exited.
+  worker processes that exited;
+- every ``delivery.tick_seconds``: send the outbox entries that are due (:func:`dicomnode.delivery.deliver_due`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.jobs import requeue_stale
 from dicomnode.assembly.assembler import Assembler
 from dicomnode.config import Config
+from dicomnode.delivery import deliver_due
 from dicomnode.workers.pool import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,10 @@ class NodeScheduler:
             self._maintain, IntervalTrigger(seconds=self.config.inference.heartbeat_seconds), id="maintenance",
             next_run_time=now,
         )
+        self._scheduler.add_job(
+            self._deliver, IntervalTrigger(seconds=self.config.delivery.tick_seconds), id="delivery",
+            next_run_time=now, max_instances=1,  # one round at a time: entries are not claimed, only read
+        )
         self._scheduler.start()
 
     def _assemble(self) -> None:
@@ -69,6 +75,12 @@ class NodeScheduler:
                 self.pool.ensure_alive()
         except Exception:
             log.exception("maintenance pass failed")
+
+    def _deliver(self) -> None:
+        try:
+            deliver_due(self.sessions, self.config)
+        except Exception:
+            log.exception("delivery pass failed")
 
     def stop(self) -> None:
         if self._scheduler is not None:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from pydicom.dataset import Dataset
 
-from dicomnode.reports.context import ReportContext, order_datasets
+from dicomnode.reports.context import ReportContext, order_datasets, with_type2_present
 from dicomnode.reports.sc import build_sc
 from dicomnode.reports.sr import build_sr
 from dicomnode.reports.uids import ResultUids
@@ -51,5 +51,5 @@ def build_results(prediction: Prediction, source_datasets: Sequence[Dataset], co
     list of pydicom.dataset.Dataset
         The SR first, then the key-slice SC images (positive studies only), then the summary SC image.
     """
-    datasets = order_datasets(prediction, source_datasets)
+    datasets = [with_type2_present(ds) for ds in order_datasets(prediction, source_datasets)]
     return [build_sr(prediction, datasets, context), *build_sc(prediction, datasets, context)]

@@ -69,6 +69,27 @@ class ReportContext:
         return cls(ResultUids(source_series_uid, job_version, model_hash), threshold, model_hash, **kwargs)  # type: ignore[arg-type]
 
 
+# Type 2 attributes of the Patient (PS3.3 C.7.1.1) and General Study (C.7.2.1) modules that the produced
+# objects copy from their source: present with no value when a sender left them out.
+COPIED_TYPE2 = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+    "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
+)
+
+
+def with_type2_present(ds: Dataset) -> Dataset:
+    """A shallow copy of ``ds`` in which every attribute of :data:`COPIED_TYPE2` exists (empty if it was absent)."""
+    missing = [keyword for keyword in COPIED_TYPE2 if keyword not in ds]
+    if not missing:
+        return ds
+    filled = Dataset(dict(ds.items()))  # a new element dict; values (pixel data too) are shared, not copied
+    if hasattr(ds, "file_meta"):
+        filled.file_meta = ds.file_meta
+    for keyword in missing:
+        setattr(filled, keyword, None)
+    return filled
+
+
 def order_datasets(prediction: Prediction, datasets: Sequence[Dataset]) -> list[Dataset]:
     """The source datasets in the prediction's slice order (one per row of ``slice_probs``).
 

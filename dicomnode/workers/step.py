@@ -1,13 +1,13 @@
 """The analysis step: the one function a worker runs for a claimed job.
 
-Boundary (what later issues plug in here, in :func:`run_analysis`)::
+What it does, each stage timed into ``jobs.timings``::
 
     Ticket (job id, series UID, snapshot of instances)
-      -> source datasets (read from storage)           today
-      -> inference.Volume (HU, geometry, tilt)         today
-      -> engine.predict(volume) -> Prediction          model issue
-      -> reports: SR (TID 1500) + SC images            reports issue
-      -> outbox rows for each destination              delivery issue
+      -> source datasets (read from storage)                         load_ms
+      -> inference.Volume (HU, geometry, tilt)                       volume_ms
+      -> engine.predict(volume) -> Prediction                        inference_ms
+      -> reports: SR (TID 1500) + SC images (dicomnode.reports)      reports_ms
+      -> results folder + outbox rows (dicomnode.delivery.enqueue)   enqueue_ms
       -> AnalysisOutcome(result, timings_ms)
 
 Contract:
@@ -39,21 +39,25 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.jobs import Ticket
+from db.jobs import Ticket, superseded_by
 from db.series import series_instances
 from dicomnode.config import Config
+from dicomnode.delivery import enqueue
 from dicomnode.errors import AnalysisError, ConfigError
+from dicomnode.reports import ReportContext, build_results
+from dicomnode.workers.runtime import ModelRuntime
 from inference.errors import VolumeError
 from inference.volume import Volume
 
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step may use: configuration, database sessions, who runs it, and a stop request."""
+    """What a step may use: configuration, database sessions, the loaded model, who runs it, a stop request."""
 
     config: Config
     sessions: sessionmaker[Session]
     worker_id: str
+    runtime: ModelRuntime
     stopping: threading.Event = field(default_factory=threading.Event)
 
 
@@ -73,30 +77,64 @@ def _ms(start: float) -> float:
 
 
 def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
-    """Load the job's series, build its :class:`inference.volume.Volume` and describe it."""
+    """Read the job's series with the model, write its SR and SC images, and queue them for delivery."""
+    timings: dict[str, float] = {}
     start = time.perf_counter()
-    with context.sessions() as session:
-        refs = series_instances(session, job.series_uid, job.max_instance_id)
-    if not refs:
-        raise AnalysisError(f"series {job.series_uid}: no stored instance in job {job.id}'s snapshot")
-    try:
-        datasets = [pydicom.dcmread(ref.path) for ref in refs]
-    except (OSError, InvalidDicomError) as exc:
-        raise AnalysisError(f"series {job.series_uid}: a stored instance cannot be read: {exc}") from exc
-    load_ms = _ms(start)
+    datasets = _load(job, context)
+    timings["load_ms"] = _ms(start)
+
     start = time.perf_counter()
     try:
         volume = Volume.from_datasets(datasets, max_obliquity_degrees=context.config.selection.max_tilt_degrees)
     except VolumeError as exc:
         raise AnalysisError(f"series {job.series_uid}: {exc}") from exc
+    timings["volume_ms"] = _ms(start)
+
+    start = time.perf_counter()
+    engine = context.runtime.engine
+    threshold = context.runtime.threshold
+    prediction = engine.predict(volume)
+    timings["inference_ms"] = _ms(start)
+
+    start = time.perf_counter()
+    report = ReportContext.for_job(
+        job.series_uid, job.version, engine.info.model_hash, threshold,
+        max_key_slices=context.config.reports.max_key_slices, parameters={"backend": engine.description},
+    )
+    results = build_results(prediction, datasets, report)
+    timings["reports_ms"] = _ms(start)
+
+    start = time.perf_counter()
+    with context.sessions.begin() as session:
+        newer = superseded_by(session, job.id)
+        if newer is None:
+            enqueue(session, results, context.config.destinations, context.config.results.dir, job_id=job.id)
+    timings["enqueue_ms"] = _ms(start)
+
+    summary = prediction.to_dict(threshold)
+    del summary["slices"]  # per-slice probabilities are in the SR; the job row keeps the study level
     result = {
+        **summary,
         "series_uid": job.series_uid,
         "slices": volume.num_slices,
-        "shape": list(volume.hu.shape),
-        "spacing_mm": [round(v, 4) for v in volume.spacing],
         "tilt_degrees": round(volume.tilt_degrees, 2),
+        "model": {**summary["model"], "hash": engine.info.model_hash, "trained": engine.info.trained},
+        "objects": [{"sop_instance_uid": str(ds.SOPInstanceUID), "sop_class_uid": str(ds.SOPClassUID)} for ds in results],
+        "delivered": newer is None,
+        "superseded_by": newer,
     }
-    return AnalysisOutcome(result=result, timings_ms={"load_ms": load_ms, "volume_ms": _ms(start)})
+    return AnalysisOutcome(result=result, timings_ms=timings)
+
+
+def _load(job: Ticket, context: StepContext) -> list[pydicom.Dataset]:
+    with context.sessions() as session:
+        refs = series_instances(session, job.series_uid, job.max_instance_id)
+    if not refs:
+        raise AnalysisError(f"series {job.series_uid}: no stored instance in job {job.id}'s snapshot")
+    try:
+        return [pydicom.dcmread(ref.path) for ref in refs]
+    except (OSError, InvalidDicomError) as exc:
+        raise AnalysisError(f"series {job.series_uid}: a stored instance cannot be read: {exc}") from exc
 
 
 def load_step(config: Config) -> Step:

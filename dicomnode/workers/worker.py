@@ -25,7 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import make_engine, make_sessionmaker
 from db.jobs import Ticket, claim_next, fail, finish, heartbeat, release, requeue_stale
 from dicomnode.config import Config
-from dicomnode.workers.step import StepContext, load_step
+from dicomnode.workers.runtime import ModelRuntime
+from dicomnode.workers.step import StepContext, load_step, run_analysis
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Worker:
         self.engine = make_engine(config.database.url, echo=config.database.echo)
         self.sessions = make_sessionmaker(self.engine)
         self.step = load_step(config)
+        self.runtime = ModelRuntime(config)
         self.stopping = threading.Event()
         self._in_step = False
         self._last_stale_check = 0.0
@@ -90,6 +92,8 @@ class Worker:
         inference = self.config.inference
         log.info("worker %s started", self.worker_id)
         try:
+            if self.step is run_analysis:
+                self.runtime.warm_up()
             while not self.stopping.is_set():
                 if self.parent_pid is not None and os.getppid() != self.parent_pid:
                     log.warning("worker %s: parent process %d is gone; stopping", self.worker_id, self.parent_pid)
@@ -127,7 +131,7 @@ class Worker:
                  ticket.attempt)
         beat = _Heartbeat(self, ticket, self.config.inference.heartbeat_seconds)
         beat.start()
-        context = StepContext(self.config, self.sessions, self.worker_id, self.stopping)
+        context = StepContext(self.config, self.sessions, self.worker_id, self.runtime, self.stopping)
         start = time.perf_counter()
         try:
             try:
