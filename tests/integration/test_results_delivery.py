@@ -7,12 +7,8 @@ and delivers once it is up, and a re-send adds no duplicate (same SOP Instance U
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +27,8 @@ from dicomnode.config import Config, Destination
 from dicomnode.delivery import deliver_due, enqueue
 from dicomnode.reports import build_results
 from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
-from tests.node_process import free_port
+from tests.integration.orthanc import Orthanc, orthanc, wait_for  # noqa: F401 - orthanc is a fixture
+from tests.node_process import free_port, port_open
 
 pytestmark = pytest.mark.integration
 
@@ -57,15 +54,6 @@ def node_config(tmp_path: Path, destination: Destination) -> Config:
     )
 
 
-def wait_for(predicate, timeout: float = 30.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
-
-
 def test_delivers_into_dcmtk_storescp(sessions, results: list[Dataset], tmp_path: Path) -> None:  # noqa: ANN001
     tool = shutil.which("storescp")
     assert tool, "dcmtk's storescp is not installed (.ci/run installs dcmtk)"
@@ -74,7 +62,7 @@ def test_delivers_into_dcmtk_storescp(sessions, results: list[Dataset], tmp_path
     process = subprocess.Popen([tool, "-aet", "STORESCP", "-od", str(out), str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        time.sleep(0.5)
+        wait_for(lambda: port_open(port), what="storescp to listen")
         cfg = node_config(tmp_path, Destination(name="dcmtk", ae_title="STORESCP", host="127.0.0.1", port=port))
         with sessions.begin() as session:
             enqueue(session, results, cfg.destinations, cfg.results.dir)
@@ -86,51 +74,6 @@ def test_delivers_into_dcmtk_storescp(sessions, results: list[Dataset], tmp_path
         process.wait(timeout=10)
     received = {pydicom.dcmread(p).SOPInstanceUID for p in out.iterdir()}
     assert received == {ds.SOPInstanceUID for ds in results}
-
-
-class Orthanc:
-    """An Orthanc process on free ports with its own storage folder."""
-
-    def __init__(self, root: Path) -> None:
-        self.dicom_port, self.http_port = free_port(), free_port()
-        self.config = root / "orthanc.json"
-        self.config.write_text(json.dumps({
-            "Name": "dicomnode-test", "StorageDirectory": str(root / "storage"), "IndexDirectory": str(root / "index"),
-            "DicomAet": "ORTHANC", "DicomPort": self.dicom_port, "HttpPort": self.http_port,
-            "RemoteAccessAllowed": False, "AuthenticationEnabled": False, "DicomCheckCalledAet": True,
-            "Plugins": [], "HttpsVerifyPeers": False, "ConcurrentJobs": 1, "StableAge": 1,
-        }), encoding="utf-8")
-        self.log = root / "orthanc.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        tool = shutil.which("Orthanc")
-        assert tool, "Orthanc is not installed (Debian package orthanc; .ci/run installs it)"
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen([tool, str(self.config)], stdout=log, stderr=subprocess.STDOUT)
-        wait_for(lambda: self.get("/system") is not None)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-
-    def get(self, path: str) -> object | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as response:
-                return json.loads(response.read())
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return None
-
-
-@pytest.fixture
-def orthanc(tmp_path: Path) -> Iterator[Orthanc]:
-    (tmp_path / "orthanc").mkdir()
-    server = Orthanc(tmp_path / "orthanc")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_orthanc_down_then_up_and_resend_adds_no_duplicate(sessions, results, orthanc: Orthanc, tmp_path: Path) -> None:  # noqa: ANN001
