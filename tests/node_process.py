@@ -52,19 +52,20 @@ def toml_value(value: Any) -> str:
 class NodeProcess:
     """A node with its own folder, configuration file and database."""
 
-    def __init__(self, root: Path, database_url: str, **sections: dict[str, Any]) -> None:
+    def __init__(self, root: Path, database_url: str, **sections: dict[str, Any] | list[dict[str, Any]]) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url
         self.port = free_port()
         self.storage = root / "storage"
-        self.sections: dict[str, dict[str, Any]] = {
+        self.sections: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
             "node": {"port": self.port, "host": "127.0.0.1", "storage_dir": str(self.storage), "shutdown_timeout": 10},
             "database": {"url": database_url},
             "admin": {"port": 0},  # the admin API on a free port, so nodes in parallel never clash on 8080
         }
         for name, values in sections.items():
-            self.sections.setdefault(name, {}).update(values)
+            current = self.sections.get(name)
+            self.sections[name] = {**current, **values} if isinstance(current, dict) and isinstance(values, dict) else values
         self.config_path = root / "node.toml"
         self.log_path = root / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -74,8 +75,10 @@ class NodeProcess:
     def write_config(self) -> None:
         lines = []
         for name, values in self.sections.items():
-            lines.append(f"[{name}]")
-            lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
+            tables = values if isinstance(values, list) else [values]
+            for table in tables:  # a list becomes an array of tables, e.g. [[destinations]]
+                lines.append(f"[[{name}]]" if isinstance(values, list) else f"[{name}]")
+                lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
 
     @property
@@ -122,7 +125,9 @@ class NodeProcess:
 
     @property
     def called_ae(self) -> str:
-        return str(self.sections["node"].get("ae_title", "DICOMNODE"))
+        node = self.sections["node"]
+        assert isinstance(node, dict)
+        return str(node.get("ae_title", "DICOMNODE"))
 
     def wait_for_log(self, text: str, count: int = 1, timeout: float = STARTUP_TIMEOUT) -> None:
         """Wait until ``text`` appears ``count`` times in the node's log (e.g. every worker has started)."""

@@ -59,18 +59,6 @@ class Orthanc:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return None
 
-
-@pytest.fixture
-def orthanc(tmp_path: Path) -> Iterator[Orthanc]:
-    (tmp_path / "orthanc").mkdir()
-    server = Orthanc(tmp_path / "orthanc")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-
     def instances(self) -> list[dict[str, object]]:
         """Every stored instance with its main tags (``/instances?expand``)."""
         found = self.get("/instances?expand")
