@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pydicom.dataset import Dataset
+from pydicom.uid import Comprehensive3DSRStorage, SecondaryCaptureImageStorage
 
 from dicomnode.reports.context import ReportContext, order_datasets, with_type2_present
 from dicomnode.reports.sc import build_sc
@@ -31,7 +32,10 @@ from dicomnode.reports.sr import build_sr
 from dicomnode.reports.uids import ResultUids
 from inference.prediction import Prediction
 
-__all__ = ["ReportContext", "ResultUids", "build_results", "build_sc", "build_sr"]
+__all__ = ["PRODUCED_SOP_CLASSES", "ReportContext", "ResultUids", "build_results", "build_sc", "build_sr"]
+
+# What build_results produces (PS3.4 B.5): the conformance statement's SCU table is generated from this.
+PRODUCED_SOP_CLASSES = (str(Comprehensive3DSRStorage), str(SecondaryCaptureImageStorage))
 
 
 def build_results(prediction: Prediction, source_datasets: Sequence[Dataset], context: ReportContext) -> list[Dataset]:
