@@ -33,8 +33,9 @@ from db.models import Instance  # noqa: E402
 from inference.phantoms.dicom_writer import write_dicom  # noqa: E402
 from inference.phantoms.study import generate_study  # noqa: E402
 from tests.integration.dcmtk import storescu  # noqa: E402
-from tests.integration.orthanc import Orthanc, wait_for  # noqa: E402
+from tests.integration.orthanc import Orthanc  # noqa: E402
 from tests.node_process import NodeProcess  # noqa: E402
+from tests.polling import wait_for  # noqa: E402
 
 SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.34"
 CQ500 = ROOT.parent / "shared" / "data" / "cq500-ct0" / "series"

@@ -6,7 +6,6 @@ against a baseline measured in the same run, never against fixed times.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 

@@ -5,24 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.node_process import free_port
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 30.0, what: str = "a condition") -> None:
-    """Poll ``predicate`` every 0.1 s until it is truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
+from tests.polling import wait_for
 
 
 class Orthanc:
@@ -63,13 +51,3 @@ class Orthanc:
         """Every stored instance with its main tags (``/instances?expand``)."""
         found = self.get("/instances?expand")
         return found if isinstance(found, list) else []
-
-
-@pytest.fixture
-def orthanc(tmp_path: Path) -> Iterator[Orthanc]:
-    (tmp_path / "orthanc").mkdir()
-    server = Orthanc(tmp_path / "orthanc")
-    try:
-        yield server
-    finally:
-        server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -14,16 +13,10 @@ from tests.dicomnode.atna.listener import Collector
 from tests.factories import ct_series
 from tests.integration.scu import associate, store_status
 from tests.node_process import NodeProcess, free_port
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 TOKEN = "integration-admin-token-0123456789"
-
-
-def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
 
 
 def test_serve_answers_admin_requests_and_forwards_atna(tmp_path: Path, sqlite_url: str) -> None:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from tests.factories import ct_series, write_series
 from tests.integration.dcmtk import storescu
 from tests.integration.scu import associate, store_status
 from tests.node_process import NodeProcess
+from tests.polling import wait_for as poll
 
 pytestmark = pytest.mark.integration
 
@@ -52,14 +52,13 @@ def fast_node(tmp_path: Path, sqlite_url: str) -> Iterator[NodeProcess]:
 
 
 def wait_for(node: NodeProcess, condition: Callable[[Session], Any], what: str, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Poll ``condition`` in a fresh session of the node's database; fail with the node's log."""
+
+    def check() -> Any:
         with Session(node.engine) as session:
-            value = condition(session)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}\n{node.log()}")
+            return condition(session)
+
+    return poll(check, what, timeout, interval=0.05, context=node.log)
 
 
 def job_of(series_uid: str, state: str | None = None) -> Callable[[Session], Job | None]:

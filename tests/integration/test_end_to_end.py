@@ -20,7 +20,8 @@ from dicomnode.cli import main
 from inference.phantoms.dicom_writer import write_dicom
 from inference.phantoms.study import generate_study
 from tests.integration.dcmtk import storescu
-from tests.integration.orthanc import Orthanc, orthanc, wait_for  # noqa: F401 - orthanc is a fixture
+from tests.integration.orthanc import Orthanc
+from tests.polling import wait_for
 from tests.node_process import NodeProcess
 
 pytestmark = pytest.mark.integration

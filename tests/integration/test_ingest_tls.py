@@ -15,6 +15,7 @@ from tests.factories import ct_series
 from tests.integration.certificates import Certificates, make_certificates
 from tests.integration.scu import associate, store_status
 from tests.node_process import NodeProcess
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -66,9 +67,13 @@ def test_client_without_certificate_is_refused_and_audited(
         with pytest.raises(Exception):
             store_status(assoc, ct_series(1, 16)[0])
     assert not assoc.is_established
-    with Session(tls_node.engine) as session:
-        events = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "security")).all()
-    assert any("TLS handshake failed" in event.message for event in events)
+
+    def handshake_audited() -> bool:  # the node writes the row after the client has seen the failure
+        with Session(tls_node.engine) as session:
+            events = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "security")).all()
+        return any("TLS handshake failed" in event.message for event in events)
+
+    wait_for(handshake_audited, "the failed handshake's audit row", timeout=10, context=tls_node.log)
 
 
 def test_plain_tcp_peer_cannot_associate(tls_node: NodeProcess) -> None:

@@ -27,7 +27,8 @@ from dicomnode.config import Config, Destination
 from dicomnode.delivery import deliver_due, enqueue
 from dicomnode.reports import build_results
 from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
-from tests.integration.orthanc import Orthanc, orthanc, wait_for  # noqa: F401 - orthanc is a fixture
+from tests.integration.orthanc import Orthanc
+from tests.polling import wait_for
 from tests.node_process import free_port, port_open
 
 pytestmark = pytest.mark.integration

@@ -20,6 +20,7 @@ from db.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, Job, NewJob, create_job
 from db.migrate import upgrade
 from db.models import AuditEvent, utcnow
 from tests.node_process import toml_value
+from tests.polling import wait_for as poll
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -84,13 +85,7 @@ def add_jobs(engine: Engine, count: int, max_attempts: int = 3, **detail: Any) -
 
 
 def wait_for(condition: Callable[[], Any], what: str, workers: Workers, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}\n{workers.logs()}")
+    return poll(condition, what, timeout, context=workers.logs)
 
 
 def states(engine: Engine) -> dict[int, Job]:
