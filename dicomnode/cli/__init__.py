@@ -23,6 +23,7 @@ COMMANDS = {
     "conformance": "dicomnode.cli.conformance:conformance",
     "phantom": "dicomnode.cli.phantom:phantom",
     "model": "dicomnode.cli.model:model",
+    "train": "dicomnode.cli.train:train",
 }
 
 

@@ -34,10 +34,14 @@ class ModelConfig:
     lstm_layers: int = 2
     attention_heads: int = 0
     input_size: int = 256
+    encoder_width: int = 32
+    """Filters of the first VGG unit (doubling per unit: 32 gives a 512-d feature); ignored by efficientnet_b0."""
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
+        if self.encoder_width < 2:
+            raise ValueError(f"encoder_width must be at least 2, got {self.encoder_width}")
         if self.attention_heads < 0 or (self.attention_heads and (2 * self.lstm_hidden) % self.attention_heads):
             raise ValueError(
                 f"attention_heads must be 0 or divide 2 * lstm_hidden = {2 * self.lstm_hidden}, "
@@ -53,10 +57,10 @@ class ModelConfig:
         return cls(**known)
 
 
-def build_encoder(name: str) -> VGGEncoder | EfficientNetB0Encoder:
-    """The slice encoder called ``name`` (one of :data:`ENCODERS`)."""
+def build_encoder(name: str, width: int = 32) -> VGGEncoder | EfficientNetB0Encoder:
+    """The slice encoder called ``name`` (one of :data:`ENCODERS`); ``width`` sets the VGG's first unit."""
     if name == "vgg":
-        return VGGEncoder()
+        return VGGEncoder(stem_channels=max(1, width // 2), widths=tuple(width * 2**i for i in range(5)))
     if name == "efficientnet_b0":
         return EfficientNetB0Encoder()
     raise ValueError(f"encoder must be one of {ENCODERS}, got {name!r}")
@@ -72,7 +76,7 @@ class HemorrhageNet(nn.Module):
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
         self.config = config or ModelConfig()
-        self.encoder = build_encoder(self.config.encoder)
+        self.encoder = build_encoder(self.config.encoder, self.config.encoder_width)
         features = self.encoder.out_channels
         classes = len(LABELS)
         self.cam_head = nn.Linear(features, classes)

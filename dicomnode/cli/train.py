@@ -1,0 +1,100 @@
+"""``dicomnode train``: staged training of the hemorrhage model (see :mod:`inference.training`).
+
+Phantoms are split by seed ranges (``--train-seeds``, ``--val-seeds``); the DICOM layouts (rsna, cq500)
+by a hash of each study key (``--val-fraction``); a PNG folder by its fixed finetune/validation split.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from dicomnode.cli.options import setup_logging
+from inference.network import ModelConfig
+from inference.training.factory import SOURCES, Subset, build_source, hashed_split
+from inference.training.sources import DataSource, PngSource
+from inference.training.trainer import StageConfig, TrainConfig
+
+
+def _triple(text: str, cast: type, option: str) -> tuple:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3:
+        raise click.BadParameter(f"{option} takes three comma-separated values (encoder,sequence,end_to_end)")
+    return tuple(cast(p) for p in parts)
+
+
+def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val_fraction: float,
+           size: int, cache: Path | None, input_size: int) -> tuple[DataSource, DataSource]:
+    if source == "phantoms":
+        return (build_source("phantoms", seeds=train_seeds, size=size, cache_dir=cache, input_size=input_size),
+                build_source("phantoms", seeds=val_seeds, size=size, cache_dir=cache, input_size=input_size))
+    if source == "png":
+        return (build_source("png", data, split="finetune", input_size=input_size),
+                build_source("png", data, split="validation", input_size=input_size))
+    full = build_source(source, data, input_size=input_size)
+    parts = hashed_split(full.keys, val_fraction)
+    return Subset(full, parts["train"]), Subset(full, parts["val"])
+
+
+@click.command()
+@click.option("--source", type=click.Choice(SOURCES), default="phantoms", show_default=True)
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of the rsna, cq500 or png layout.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: hemorrhage.pt + .json, per-stage checkpoints, history.json.")
+@click.option("--epochs", default="3,20,1", show_default=True, help="Epochs of encoder,sequence,end_to_end.")
+@click.option("--steps", default="0,0,0", show_default=True, help="Steps per epoch of each stage (0: one pass).")
+@click.option("--lr", default="1e-3,1e-3,2e-4", show_default=True, help="Peak learning rate of each stage.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--train-seeds", default="0-599", show_default=True, help="Phantom seeds for training.")
+@click.option("--val-seeds", default="10000-10099", show_default=True, help="Phantom seeds for validation.")
+@click.option("--phantom-size", default=256, show_default=True, type=click.IntRange(32, 512))
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Cache folder for generated phantoms (e.g. var/cache/phantoms).")
+@click.option("--val-fraction", default=0.15, show_default=True, type=click.FloatRange(0.01, 0.9))
+@click.option("--png-finetune", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="PNG folder whose finetune split is mixed into the encoder stages ('any' only) and whose "
+                   "validation split sets a slice-level operating point.")
+@click.option("--width", default=32, show_default=True, type=click.IntRange(2, 128), help="VGG first-unit filters.")
+@click.option("--encoder", type=click.Choice(["vgg", "efficientnet_b0"]), default="vgg", show_default=True)
+@click.option("--lstm-hidden", default=256, show_default=True, type=click.IntRange(4, 1024))
+@click.option("--input-size", default=256, show_default=True, type=click.IntRange(32, 512))
+@click.option("--sequence-series", default=0, show_default=True, type=int,
+              help="Training series used by the sequence stage (0: all).")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--version", default="dev", show_default=True, help="Version written into the sidecar.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str, lr: str, seed: int,
+          train_seeds: str, val_seeds: str, phantom_size: int, cache: Path | None, val_fraction: float,
+          png_finetune: Path | None, width: int, encoder: str, lstm_hidden: int, input_size: int,
+          sequence_series: int, threads: int, version: str, no_progress: bool) -> None:
+    """Train the hemorrhage model in three stages and write weights with their operating point."""
+    setup_logging()
+    from inference.training.run import train_and_save
+
+    if source != "phantoms" and data is None:
+        raise click.UsageError(f"--source {source} needs --data FOLDER")
+    n_epochs, n_steps, rates = _triple(epochs, int, "--epochs"), _triple(steps, int, "--steps"), _triple(lr, float, "--lr")
+    stages = [StageConfig(e, r, s or None) for e, r, s in zip(n_epochs, rates, n_steps)]
+    config = TrainConfig(
+        model=ModelConfig(encoder=encoder, encoder_width=width, lstm_hidden=lstm_hidden, input_size=input_size),
+        encoder=stages[0], sequence=stages[1], end_to_end=stages[2], seed=seed, threads=threads,
+        sequence_series=sequence_series or None, progress=not no_progress,
+    )
+    train_src, val_src = _split(source, data, train_seeds, val_seeds, val_fraction, phantom_size, cache, input_size)
+    extra = extra_val = None
+    if png_finetune is not None:
+        extra = PngSource(png_finetune, split="finetune", input_size=input_size)
+        extra_val = PngSource(png_finetune, split="validation", input_size=input_size)
+    data_info = {"source": source, "data": str(data) if data else None, "train": len(train_src), "val": len(val_src),
+                 "train_seeds": train_seeds if source == "phantoms" else None,
+                 "val_seeds": val_seeds if source == "phantoms" else None,
+                 "png_finetune": str(png_finetune) if png_finetune else None,
+                 "png_finetune_slices": len(extra) if extra else 0}
+    command = "dicomnode train " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:])
+    weights = train_and_save(config, train_src, val_src, out_dir, version, extra=extra, extra_val=extra_val,
+                             command=command, data=data_info)
+    click.echo(f"wrote {weights} and {weights.with_suffix('.json')}")

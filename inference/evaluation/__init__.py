@@ -1,0 +1,1 @@
+"""Evaluation of the hemorrhage model: metrics with bootstrap intervals, ROC plots, reports."""

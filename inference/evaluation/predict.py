@@ -1,0 +1,99 @@
+"""Run a :class:`~inference.network.HemorrhageNet` over a data source and collect probabilities and labels.
+
+The computation is the torch engine's on the CPU (:mod:`inference.engines.torch_engine`): the slices are
+preprocessed (three windows) and encoded in batches, then the sequence part reads all slice features.
+The encoder's auxiliary per-slice classifier (the CAM head) is collected too, for slice-level sets.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from inference.network import HemorrhageNet
+from inference.preprocess import apply_windows
+from inference.training.sources import DataSource, resize_hu
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class SourcePredictions:
+    """Per-sample study rows and per-slice rows of one source.
+
+    Attributes
+    ----------
+    keys : list of str
+        Sample keys, one per study row.
+    study_probs, study_labels : numpy.ndarray
+        [studies, 6]; ``study_known`` [studies, 6] bool marks labelled classes.
+    slice_probs, encoder_probs, slice_labels : numpy.ndarray
+        [slices, 6] over all samples with slice labels: the slice head's and the encoder's auxiliary
+        classifier's probabilities; ``slice_known`` [slices, 6].
+    """
+
+    keys: list[str]
+    study_probs: np.ndarray
+    study_labels: np.ndarray
+    study_known: np.ndarray
+    slice_probs: np.ndarray
+    encoder_probs: np.ndarray
+    slice_labels: np.ndarray
+    slice_known: np.ndarray
+
+    def level(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities, labels, known) of ``study``, ``slice`` or ``encoder`` level."""
+        if name == "study":
+            return self.study_probs, self.study_labels, self.study_known
+        if name == "slice":
+            return self.slice_probs, self.slice_labels, self.slice_known
+        if name == "encoder":
+            return self.encoder_probs, self.slice_labels, self.slice_known
+        raise ValueError(f"level must be study, slice or encoder, got {name!r}")
+
+
+@torch.no_grad()
+def run_series(net: HemorrhageNet, hu: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """HU series -> (slice probabilities [N, 6], study probabilities [6], encoder probabilities [N, 6])."""
+    size = net.config.input_size
+    features, aux = [], []
+    for first in range(0, hu.shape[0], batch_size):
+        batch = apply_windows(torch.from_numpy(resize_hu(hu[first : first + batch_size], size)))
+        pooled, _ = net.encode(batch)
+        features.append(pooled)
+        aux.append(torch.sigmoid(net.aux_logits(pooled)))
+    slice_logits, study_logits = net.sequence(torch.cat(features))
+    return (torch.sigmoid(slice_logits).numpy(), torch.sigmoid(study_logits).numpy(), torch.cat(aux).numpy())
+
+
+def predict_source(net: HemorrhageNet, source: DataSource, progress: bool = False) -> SourcePredictions:
+    """Run ``net`` (put in eval mode) over every sample of ``source``."""
+    net.eval()
+    keys: list[str] = []
+    study: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    slices: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    indices = range(len(source))
+    if progress:
+        from tqdm import tqdm
+
+        indices = tqdm(indices, desc=f"predict {source.name}", unit="series")
+    for index in indices:
+        sample = source[index]
+        slice_probs, study_probs, encoder_probs = run_series(net, sample.hu)
+        keys.append(sample.key)
+        study.append((study_probs, sample.study_labels, sample.known))
+        if sample.slice_labels is not None:
+            known = np.broadcast_to(sample.known, sample.slice_labels.shape)
+            slices.append((slice_probs, encoder_probs, sample.slice_labels, known))
+    width = 6
+    stack = (lambda rows, i: np.concatenate([r[i] for r in rows]) if rows else np.zeros((0, width)))
+    return SourcePredictions(
+        keys=keys,
+        study_probs=np.stack([r[0] for r in study]), study_labels=np.stack([r[1] for r in study]),
+        study_known=np.stack([r[2] for r in study]).astype(bool),
+        slice_probs=stack(slices, 0), encoder_probs=stack(slices, 1), slice_labels=stack(slices, 2),
+        slice_known=stack(slices, 3).astype(bool),
+    )

@@ -1,0 +1,85 @@
+"""Build a data source by name (``phantoms``, ``rsna``, ``cq500``, ``png``) and split it deterministically."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from inference.training.sources import DataSource, PhantomSource, PngSource, Sample
+
+SOURCES = ("phantoms", "rsna", "cq500", "png")
+
+
+def parse_range(text: str) -> list[int]:
+    """``"0-599"`` (inclusive), ``"5"`` or ``"1,2,10-12"`` -> list of ints."""
+    values: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            low, high = (int(v) for v in part.split("-", 1))
+            if high < low:
+                raise ValueError(f"range {part!r} is empty (high < low)")
+            values += range(low, high + 1)
+        elif part:
+            values.append(int(part))
+    return values
+
+
+class Subset:
+    """The samples of ``source`` at ``indices``."""
+
+    def __init__(self, source: DataSource, indices: Sequence[int], name: str | None = None) -> None:
+        self.source, self.indices = source, list(indices)
+        self.name = name or source.name
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> Sample:
+        return self.source[self.indices[index]]
+
+
+def hashed_split(keys: Sequence[str], val_fraction: float, test_fraction: float = 0.0) -> dict[str, list[int]]:
+    """Indices of ``train``/``val``/``test`` by a hash of each key (stable when cases are added)."""
+    out: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    for i, key in enumerate(keys):
+        u = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 2**32
+        out["test" if u < test_fraction else "val" if u < test_fraction + val_fraction else "train"].append(i)
+    return out
+
+
+def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", split: str = "all",
+                 size: int = 256, cache_dir: Path | None = None, input_size: int = 256) -> DataSource:
+    """The source called ``name``.
+
+    Parameters
+    ----------
+    name
+        One of :data:`SOURCES`.
+    data
+        Folder of the rsna, cq500 or png layout (unused for phantoms).
+    seeds
+        Phantom seeds, e.g. ``"0-599"``.
+    split
+        PNG split: ``all``, ``finetune``, ``validation`` or ``test``.
+    size, cache_dir
+        Phantom in-plane size and cache folder.
+    input_size
+        Network input side.
+    """
+    if name == "phantoms":
+        return PhantomSource(parse_range(seeds), size=size, cache_dir=cache_dir, input_size=input_size)
+    if data is None:
+        raise ValueError(f"source {name!r} needs a data folder")
+    if name == "png":
+        return PngSource(data, split=split, input_size=input_size)
+    if name == "rsna":
+        from inference.training.dicom_sources import RsnaSource
+
+        return RsnaSource(data, input_size=input_size)
+    if name == "cq500":
+        from inference.training.dicom_sources import Cq500Source
+
+        return Cq500Source(data, input_size=input_size)
+    raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {name!r}")
