@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.engine import make_engine, make_sessionmaker
 from db.jobs import (
     FAILED,
     QUEUED,
@@ -30,21 +28,7 @@ from db.jobs import (
     requeue_stale,
     retry,
 )
-from db.migrate import upgrade
 from db.models import AuditEvent, utcnow
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_sessionmaker(engine)
 
 
 def new_job(series: str = "1.2.3.1", count: int = 10, skip: str | None = None, attempts: int = 2) -> NewJob:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +9,6 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import AuditFilter, record_event, search_events
-from db.engine import make_engine, make_sessionmaker
 from db.ingest import (
     InstanceInfo,
     PeerInfo,
@@ -21,19 +19,6 @@ from db.ingest import (
 )
 from db.migrate import current_revision, head_revision, is_up_to_date, upgrade
 from db.models import Association, AuditEvent, Instance
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_sessionmaker(engine)
 
 
 PEER = PeerInfo("CT01", "DICOMNODE", "127.0.0.1", 40000, False)

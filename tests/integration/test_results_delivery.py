@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import outbox as q
-from db.engine import make_engine, make_sessionmaker
-from db.migrate import upgrade
+from db.engine import make_sessionmaker
 from db.models import AuditEvent, utcnow
 from dicomnode.config import Config, Destination
 from dicomnode.delivery import deliver_due, enqueue
 from dicomnode.reports import build_results
+from tests.conftest import migrated_engine
 from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
 from tests.integration.orthanc import Orthanc
 from tests.polling import wait_for
@@ -42,10 +42,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> list[Dataset]:
 
 @pytest.fixture
 def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    with migrated_engine(sqlite_url) as engine:
+        yield make_sessionmaker(engine)
 
 
 def node_config(tmp_path: Path, destination: Destination) -> Config:

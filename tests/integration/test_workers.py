@@ -15,10 +15,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from db.engine import make_engine
 from db.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, Job, NewJob, create_job
-from db.migrate import upgrade
 from db.models import AuditEvent, utcnow
+from tests.conftest import migrated_engine
 from tests.node_process import toml_value
 from tests.polling import wait_for as poll
 
@@ -68,10 +67,9 @@ class Workers:
 
 @pytest.fixture
 def engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+    """The workers share one PostgreSQL database (the scale-out case)."""
+    with migrated_engine(postgres_url) as engine:
+        yield engine
 
 
 def add_jobs(engine: Engine, count: int, max_attempts: int = 3, **detail: Any) -> list[int]:

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from pydicom.dataset import Dataset
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.engine import make_engine, make_sessionmaker
 from db.ingest import InstanceInfo, PeerInfo, add_instance, close_association, open_association
 from db.jobs import QUEUED, SKIPPED, Job
-from db.migrate import upgrade
 from db.models import AuditEvent, utcnow
 from dicomnode.assembly.assembler import Assembler
 from dicomnode.config import Config
 from tests.factories import ct_series
 
 PEER = PeerInfo("CT01", "DICOMNODE", "127.0.0.1", 40000, False)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_sessionmaker(engine)
 
 
 def config(**assembly: float) -> Config:

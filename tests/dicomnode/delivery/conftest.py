@@ -12,9 +12,9 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.engine import make_engine, make_sessionmaker
-from db.migrate import upgrade
+from db.engine import make_sessionmaker
 from dicomnode.reports import build_results
+from tests.conftest import migrated_engine
 from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
 from tests.node_process import free_port
 
@@ -28,10 +28,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> list[Dataset]:
 
 @pytest.fixture
 def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    with migrated_engine(sqlite_url) as engine:
+        yield make_sessionmaker(engine)
 
 
 @dataclass
