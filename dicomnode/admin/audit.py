@@ -27,9 +27,10 @@ from dicomnode.admin.common import (
     encode_cursor,
     parse_cursor_time,
     sessions_of,
-    utc_iso,
 )
-from dicomnode.cli.audit import event_as_dict, render_csv
+from dicomnode.cli.audit import COLUMNS
+from dicomnode.records import event_as_dict, utc_iso
+from dicomnode.rendering import render_csv
 
 router = APIRouter(prefix="/api", tags=["audit"])
 
@@ -86,4 +87,4 @@ def list_audit(
         params = {k: v for k, v in request.query_params.items() if k != "cursor"}
         link = f"{request.url.path}?{urlencode({**params, 'cursor': next_cursor})}"
         headers.update({"Link": f'<{link}>; rel="next"', "X-Next-Cursor": next_cursor})
-    return Response(render_csv(rows) + "\n", media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(render_csv(rows, COLUMNS) + "\n", media_type="text/csv; charset=utf-8", headers=headers)

@@ -34,13 +34,6 @@ def client_host(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def utc_iso(value: datetime | None) -> str | None:
-    """``2026-03-01T12:00:00Z`` (the format of ``dicomnode audit``), or None."""
-    if value is None:
-        return None
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def as_utc(value: datetime | None) -> datetime | None:
     """A query-string time: without a zone it is taken as UTC (as ``dicomnode audit`` does)."""
     if value is None:

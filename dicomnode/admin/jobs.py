@@ -15,35 +15,16 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import select
 
 from db.jobs import STATES, Job, retry
-from dicomnode.admin.common import MAX_LIMIT, decode_cursor, encode_cursor, sessions_of, utc_iso
+from dicomnode.admin.common import MAX_LIMIT, decode_cursor, encode_cursor, sessions_of
+from dicomnode.records import job_as_dict
 from dicomnode.admin.results import summarise_result
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 
 
-def job_as_dict(job: Job) -> dict[str, Any]:
-    """A job as the API shows it: UIDs, state, attempts, times (UTC), timings, summarised result."""
-    return {
-        "id": job.id,
-        "state": job.state,
-        "study_uid": job.study_uid,
-        "series_uid": job.series_uid,
-        "version": job.version,
-        "ready_rule": job.ready_rule,
-        "reason": job.reason,
-        "error": job.error,
-        "instances": job.instance_count,
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "worker_id": job.worker_id,
-        "created_at": utc_iso(job.created_at),
-        "started_at": utc_iso(job.started_at),
-        "finished_at": utc_iso(job.finished_at),
-        "heartbeat_at": utc_iso(job.heartbeat_at),
-        "superseded_by": job.superseded_by,
-        "timings_ms": job.timings or {},
-        "result": summarise_result(job.result),
-    }
+def job_view(job: Job) -> dict[str, Any]:
+    """A job as the API shows it: the record, with its result summarised (ICH yes/no, probabilities)."""
+    return {**job_as_dict(job), "result": summarise_result(job.result)}
 
 
 @router.get("/jobs", summary="Analysis jobs, newest first")
@@ -67,7 +48,7 @@ def list_jobs(
         query = query.where(Job.id < int(last_id))
     with sessions_of(request)() as session:
         jobs = session.scalars(query).all()
-        items = [job_as_dict(job) for job in jobs[:limit]]
+        items = [job_view(job) for job in jobs[:limit]]
     next_cursor = encode_cursor(items[-1]["id"]) if len(jobs) > limit else None
     return {"items": items, "next_cursor": next_cursor, "limit": limit}
 
@@ -78,7 +59,7 @@ def get_job(request: Request, job_id: int) -> dict[str, Any]:
         job = session.get(Job, job_id)
         if job is None:
             raise HTTPException(404, f"no job {job_id}")
-        return job_as_dict(job)
+        return job_view(job)
 
 
 @router.post("/jobs/{job_id}/retry", summary="Queue a finished job again")
@@ -91,7 +72,7 @@ def retry_job(request: Request, job_id: int, force: bool = False) -> dict[str, A
     try:
         with sessions_of(request).begin() as session:
             job = retry(session, job_id, force=force)
-            body = job_as_dict(job)
+            body = job_view(job)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     except ValueError as exc:

@@ -16,31 +16,18 @@ from sqlalchemy.orm import Session
 
 from db.audit import record_event
 from db.outbox import STATES, OutboxEntry, resend
-from dicomnode.admin.common import MAX_LIMIT, decode_cursor, encode_cursor, sessions_of, utc_iso
+from dicomnode.admin.common import MAX_LIMIT, decode_cursor, encode_cursor, sessions_of
+from dicomnode.records import outbox_entry_as_dict, utc_iso
 from dicomnode.admin.results import kind_of
 
 router = APIRouter(prefix="/api", tags=["outbox"])
 
 
-def entry_as_dict(entry: OutboxEntry) -> dict[str, Any]:
-    """An outbox entry as the API shows it (the file path stays on the server)."""
+def entry_view(entry: OutboxEntry) -> dict[str, Any]:
+    """An outbox entry as the API shows it: the record, its kind (SR/SC) and when it last changed."""
     return {
-        "id": entry.id,
-        "state": entry.state,
-        "destination": entry.destination,
+        **outbox_entry_as_dict(entry),
         "kind": kind_of(entry.sop_class_uid),
-        "sop_instance_uid": entry.sop_instance_uid,
-        "sop_class_uid": entry.sop_class_uid,
-        "study_uid": entry.study_uid,
-        "series_uid": entry.series_uid,
-        "job_id": entry.job_id,
-        "attempts": entry.attempts,
-        "last_status": entry.last_status,
-        "error": entry.last_error,
-        "queued_at": utc_iso(entry.queued_at),
-        "next_attempt_at": utc_iso(entry.next_attempt_at),
-        "last_attempt_at": utc_iso(entry.last_attempt_at),
-        "sent_at": utc_iso(entry.sent_at),
         "updated_at": utc_iso(entry.sent_at or entry.last_attempt_at or entry.queued_at),
     }
 
@@ -77,7 +64,7 @@ def list_outbox(
         query = query.where(OutboxEntry.id < int(last_id))
     with sessions_of(request)() as session:
         entries = session.scalars(query).all()
-        items = [entry_as_dict(e) for e in entries[:limit]]
+        items = [entry_view(e) for e in entries[:limit]]
     next_cursor = encode_cursor(items[-1]["id"]) if len(entries) > limit else None
     return {"items": items, "next_cursor": next_cursor, "limit": limit}
 
@@ -96,5 +83,5 @@ def resend_entry(request: Request, entry_id: int) -> dict[str, Any]:
             detail={"outbox_id": entry_id, "destination": entry.destination, "via": "admin-api"},
         )
         request.state.audit.update(study_uid=entry.study_uid, sop_instance_uid=entry.sop_instance_uid)
-        body = entry_as_dict(entry)
+        body = entry_view(entry)
     return body

@@ -27,8 +27,8 @@ from dicomnode.admin.common import (
     encode_cursor,
     parse_cursor_time,
     sessions_of,
-    utc_iso,
 )
+from dicomnode.records import utc_iso
 from dicomnode.admin.results import study_objects, summarise_result
 
 router = APIRouter(prefix="/api", tags=["studies"])

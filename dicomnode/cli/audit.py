@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,9 +10,9 @@ from typing import Any
 import click
 
 from db.audit import EVENT_TYPES, OUTCOMES, AuditFilter, search_events
-from db.engine import make_engine, make_sessionmaker
-from db.models import AuditEvent
-from dicomnode.cli.options import config_option, load_or_exit
+from dicomnode.cli.options import config_option, database_session, load_or_exit
+from dicomnode.rendering import render_csv, render_table
+from dicomnode.records import event_as_dict
 
 COLUMNS = ("id", "at", "event_type", "outcome", "actor_ae", "actor_host", "study_uid", "message")
 
@@ -32,40 +30,6 @@ class IsoTime(click.ParamType):
         return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
 
 
-def event_as_dict(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "at": event.at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-        "event_type": event.event_type,
-        "outcome": event.outcome,
-        "actor_ae": event.actor_ae,
-        "actor_host": event.actor_host,
-        "study_uid": event.study_uid,
-        "series_uid": event.series_uid,
-        "sop_instance_uid": event.sop_instance_uid,
-        "association_id": event.association_id,
-        "message": event.message,
-        "detail": event.detail,
-    }
-
-
-def render_table(rows: list[dict[str, Any]]) -> str:
-    cells = [[("" if row[c] is None else str(row[c])) for c in COLUMNS] for row in rows]
-    widths = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in cells]
-    return "\n".join(lines)
-
-
-def render_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()) if rows else list(COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**row, "detail": json.dumps(row.get("detail", {}))})
-    return out.getvalue().rstrip("\n")
-
-
 @click.command()
 @config_option
 @click.option("--since", type=IsoTime(), help="Only events at or after this time (UTC if no zone).")
@@ -80,12 +44,8 @@ def render_csv(rows: list[dict[str, Any]]) -> str:
 def audit(config_path: Path | None, fmt: str, **filters: Any) -> None:
     """Search the audit log, newest first."""
     config = load_or_exit(config_path)
-    engine = make_engine(config.database.url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            rows = [event_as_dict(e) for e in search_events(session, AuditFilter(**filters))]
-    finally:
-        engine.dispose()
+    with database_session(config_path) as session:
+        rows = [event_as_dict(e) for e in search_events(session, AuditFilter(**filters))]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     elif fmt == "atna":
@@ -93,6 +53,6 @@ def audit(config_path: Path | None, fmt: str, **filters: Any) -> None:
 
         click.echo(render_atna(rows, config))
     elif fmt == "csv":
-        click.echo(render_csv(rows))
+        click.echo(render_csv(rows, COLUMNS))
     else:
-        click.echo(render_table(rows))
+        click.echo(render_table(rows, COLUMNS))

@@ -193,3 +193,8 @@ def benchmark_cmd(slices: int, size: int, repeats: int, backends: tuple[str, ...
     columns = ["backend", "slices", "preprocess_ms", "model_ms", "total_ms", "slices_per_second", "speedup_vs_torch"]
     click.echo(f"{slices} slices of {size}x{size}, best of {repeats}; model {info.name} {info.version}")
     click.echo(format_table(rows, columns))
+
+
+from dicomnode.cli.evaluate import evaluate as _evaluate  # noqa: E402  (its own module; registered here)
+
+model.add_command(_evaluate)

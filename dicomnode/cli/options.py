@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from db.engine import make_engine, make_sessionmaker
 
 from dicomnode.config import Config, load_config
 from dicomnode.errors import ConfigError
@@ -32,6 +37,24 @@ def load_or_exit(config_path: Path | None) -> Config:
         return load_config(config_path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+@contextmanager
+def database_session(config_path: Path | None, write: bool = False) -> Iterator[Session]:
+    """A session on the configured database (one transaction committed at the end when ``write``).
+
+    A database that cannot be reached stops the command with a message naming ``database.url``.
+    """
+    config = load_or_exit(config_path)
+    engine = make_engine(config.database.url)
+    try:
+        sessions = make_sessionmaker(engine)
+        with sessions.begin() if write else sessions() as session:
+            yield session
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"database.url: {exc}") from exc
+    finally:
+        engine.dispose()
 
 
 def setup_logging(verbose: bool = False, json_logs: bool = False) -> None:
