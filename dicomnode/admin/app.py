@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.base import RequestResponseEndpoint
 
 from dicomnode import __version__
-from dicomnode.admin import audit, health, jobs, metrics, outbox, pages, results, studies
+from dicomnode.admin import (
+    audit,
+    health,
+    jobs,
+    metrics,
+    outbox,
+    pages,
+    results,
+    studies,
+)
 from dicomnode.admin.auth import AuthMiddleware, bearer_scheme
 from dicomnode.admin.status import StatusProvider, unknown_status
 from dicomnode.config import Config

@@ -1,14 +1,16 @@
-"""Helpers shared by the admin routes: the app's state, opaque cursors, UTC time strings."""
+"""Helpers shared by the admin routes: the app's state, opaque cursors, pages by id."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import HTTPException, Request
+from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicomnode.admin.status import NodeStatus, StatusProvider
@@ -65,3 +67,19 @@ def parse_cursor_time(value: Any) -> datetime:
     except ValueError as exc:
         raise HTTPException(400, "cursor: not a cursor returned by this API") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def page_by_id(
+    request: Request, query: Select[Any], id_column: Any, limit: int, cursor: str | None,
+    view: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of ``query``, newest id first: ``{"items": [...], "next_cursor": c, "limit": n}``."""
+    query = query.order_by(id_column.desc()).limit(limit + 1)
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        query = query.where(id_column < int(last_id))
+    with sessions_of(request)() as session:
+        rows = session.scalars(query).all()
+        items = [view(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1]["id"]) if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor, "limit": limit}

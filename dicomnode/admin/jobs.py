@@ -15,9 +15,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import select
 
 from db.jobs import STATES, Job, retry
-from dicomnode.admin.common import MAX_LIMIT, decode_cursor, encode_cursor, sessions_of
-from dicomnode.records import job_as_dict
+from dicomnode.admin.common import MAX_LIMIT, page_by_id, sessions_of
 from dicomnode.admin.results import summarise_result
+from dicomnode.records import job_as_dict
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 
@@ -38,19 +38,12 @@ def list_jobs(
     """``{"items": [...], "next_cursor": c}``."""
     if state is not None and state not in STATES:
         raise HTTPException(422, f"state: {state!r} is not one of {', '.join(STATES)}")
-    query = select(Job).order_by(Job.id.desc()).limit(limit + 1)
+    query = select(Job)
     if state:
         query = query.where(Job.state == state)
     if study:
         query = query.where(Job.study_uid == study)
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        query = query.where(Job.id < int(last_id))
-    with sessions_of(request)() as session:
-        jobs = session.scalars(query).all()
-        items = [job_view(job) for job in jobs[:limit]]
-    next_cursor = encode_cursor(items[-1]["id"]) if len(jobs) > limit else None
-    return {"items": items, "next_cursor": next_cursor, "limit": limit}
+    return page_by_id(request, query, Job.id, limit, cursor, job_view)
 
 
 @router.get("/jobs/{job_id}", summary="One analysis job")

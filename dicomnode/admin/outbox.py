@@ -14,11 +14,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.audit import record_event
-from db.outbox import STATES, OutboxEntry, resend
-from dicomnode.admin.common import MAX_LIMIT, decode_cursor, encode_cursor, sessions_of
-from dicomnode.records import outbox_entry_as_dict, utc_iso
+from db.outbox import STATES, OutboxEntry
+from dicomnode.admin.common import MAX_LIMIT, page_by_id, sessions_of
 from dicomnode.admin.results import kind_of
+from dicomnode.delivery import resend_by_operator
+from dicomnode.records import outbox_entry_as_dict, utc_iso
 
 router = APIRouter(prefix="/api", tags=["outbox"])
 
@@ -52,21 +52,14 @@ def list_outbox(
     """``{"items": [...], "next_cursor": c}``."""
     if state is not None and state not in STATES:
         raise HTTPException(422, f"state: {state!r} is not one of {', '.join(STATES)}")
-    query = select(OutboxEntry).order_by(OutboxEntry.id.desc()).limit(limit + 1)
+    query = select(OutboxEntry)
     if state:
         query = query.where(OutboxEntry.state == state)
     if destination:
         query = query.where(OutboxEntry.destination == destination)
     if study:
         query = query.where(OutboxEntry.study_uid == study)
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        query = query.where(OutboxEntry.id < int(last_id))
-    with sessions_of(request)() as session:
-        entries = session.scalars(query).all()
-        items = [entry_view(e) for e in entries[:limit]]
-    next_cursor = encode_cursor(items[-1]["id"]) if len(entries) > limit else None
-    return {"items": items, "next_cursor": next_cursor, "limit": limit}
+    return page_by_id(request, query, OutboxEntry.id, limit, cursor, entry_view)
 
 
 @router.post("/outbox/{entry_id}/resend", summary="Send a delivery again")
@@ -74,14 +67,9 @@ def resend_entry(request: Request, entry_id: int) -> dict[str, Any]:
     """Make the entry pending and due now (also a sent or dead one); 404 if unknown."""
     request.state.audit = {"message": f"resend outbox entry {entry_id}", "detail": {"outbox_id": entry_id}}
     with sessions_of(request).begin() as session:
-        entry = resend(session, entry_id)
+        entry = resend_by_operator(session, entry_id, via="admin-api")
         if entry is None:
             raise HTTPException(404, f"no outbox entry {entry_id}")
-        record_event(
-            session, "delivery", "requeued", f"outbox entry {entry_id} re-queued for {entry.destination} by operator",
-            study_uid=entry.study_uid, series_uid=entry.series_uid, sop_instance_uid=entry.sop_instance_uid,
-            detail={"outbox_id": entry_id, "destination": entry.destination, "via": "admin-api"},
-        )
         request.state.audit.update(study_uid=entry.study_uid, sop_instance_uid=entry.sop_instance_uid)
         body = entry_view(entry)
     return body

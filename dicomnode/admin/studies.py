@@ -28,8 +28,8 @@ from dicomnode.admin.common import (
     parse_cursor_time,
     sessions_of,
 )
-from dicomnode.records import utc_iso
 from dicomnode.admin.results import study_objects, summarise_result
+from dicomnode.records import utc_iso
 
 router = APIRouter(prefix="/api", tags=["studies"])
 NOT_ANALYSED = "not analysed"

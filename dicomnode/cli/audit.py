@@ -11,8 +11,8 @@ import click
 
 from db.audit import EVENT_TYPES, OUTCOMES, AuditFilter, search_events
 from dicomnode.cli.options import config_option, database_session, load_or_exit
-from dicomnode.rendering import render_csv, render_table
 from dicomnode.records import event_as_dict
+from dicomnode.rendering import render_csv, render_table
 
 COLUMNS = ("id", "at", "event_type", "outcome", "actor_ae", "actor_host", "study_uid", "message")
 

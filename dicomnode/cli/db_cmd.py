@@ -8,7 +8,8 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import make_engine
-from db.migrate import current_revision, head_revision, upgrade as upgrade_schema
+from db.migrate import current_revision, head_revision
+from db.migrate import upgrade as upgrade_schema
 from dicomnode.cli.options import config_option, load_or_exit
 
 

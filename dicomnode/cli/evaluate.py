@@ -35,6 +35,7 @@ def _thresholds(weights_meta: dict, choice: str, level: str, default: float) -> 
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
 @click.option("--seeds", default="20000-20199", show_default=True, help="Phantom seeds (keep them out of training).")
 @click.option("--size", default=256, show_default=True, type=click.IntRange(32, 512), help="Phantom rows = columns.")
+@click.option("--slices", default=None, type=click.IntRange(1, 400), help="Phantom slices (default: random 20-60).")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["all", "finetune", "validation", "test"]),
               help="PNG split.")
 @click.option("--level", type=click.Choice(["auto", "study", "slice", "encoder"]), default="auto", show_default=True,
@@ -49,7 +50,7 @@ def _thresholds(weights_meta: dict, choice: str, level: str, default: float) -> 
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None, help="Phantom cache folder.")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64))
 @config_option
-def evaluate(source: str, data: Path | None, seeds: str, size: int, split: str, level: str, weights: Path | None,
+def evaluate(source: str, data: Path | None, seeds: str, size: int, slices: int | None, split: str, level: str, weights: Path | None,
              operating_point: str, out_dir: Path, bootstrap: int, cache: Path | None, threads: int,
              config_path: Path | None) -> None:
     """Evaluate the model on a labelled source and write a report."""
@@ -59,7 +60,11 @@ def evaluate(source: str, data: Path | None, seeds: str, size: int, split: str, 
     from inference.checkpoint import load_model, sidecar_path
     from inference.errors import InferenceError
     from inference.evaluation.predict import predict_source
-    from inference.evaluation.report import evaluate_predictions, to_markdown, write_report
+    from inference.evaluation.report import (
+        evaluate_predictions,
+        to_markdown,
+        write_report,
+    )
     from inference.training.factory import build_source
 
     torch.set_num_threads(threads)
@@ -71,7 +76,7 @@ def evaluate(source: str, data: Path | None, seeds: str, size: int, split: str, 
     if source != "phantoms" and data is None:
         raise click.UsageError(f"--source {source} needs --data FOLDER")
     src = build_source(source, data, seeds=seeds, split=split, size=size, cache_dir=cache,
-                       input_size=info.config.input_size)
+                       input_size=info.config.input_size, n_slices=slices)
     if level == "auto":
         level = "encoder" if source == "png" else "study"
     meta = {}

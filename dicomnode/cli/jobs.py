@@ -11,8 +11,8 @@ from sqlalchemy import select
 from db.jobs import STATES, Job, list_jobs, retry
 from db.models import AuditEvent
 from dicomnode.cli.options import config_option, database_session
-from dicomnode.rendering import render_table
 from dicomnode.records import job_as_dict, utc_iso
+from dicomnode.rendering import render_table
 
 COLUMNS = ("id", "state", "version", "attempts", "series_uid", "created_at", "worker_id", "reason")
 

@@ -20,7 +20,14 @@ from pydicom.errors import InvalidDicomError
 from dicomnode.cli.options import config_option, load_or_exit, setup_logging
 from dicomnode.config import InferenceSection
 from inference.checkpoint import ModelInfo, load_model
-from inference.engines import BACKENDS, Engine, available_backends, build_engine, resolve_device, select_backend
+from inference.engines import (
+    BACKENDS,
+    Engine,
+    available_backends,
+    build_engine,
+    resolve_device,
+    select_backend,
+)
 from inference.errors import InferenceError
 from inference.labels import LABELS
 from inference.volume import Volume

@@ -12,7 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from db.engine import make_engine, make_sessionmaker
-
 from dicomnode.config import Config, load_config
 from dicomnode.errors import ConfigError
 from dicomnode.logs import configure_logging

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from db.audit import record_event
-from db.outbox import STATES, list_entries, resend
+from db.outbox import STATES, list_entries
 from dicomnode.cli.options import config_option, database_session
-from dicomnode.rendering import render_table
+from dicomnode.delivery import resend_by_operator
 from dicomnode.records import outbox_entry_as_dict
+from dicomnode.rendering import render_table
 
 COLUMNS = ("id", "state", "destination", "attempts", "last_status", "next_attempt_at", "sop_instance_uid")
 
@@ -41,12 +41,7 @@ def list_command(config_path: Path | None, state: str | None, destination: str |
 def resend_command(config_path: Path | None, entry_id: int) -> None:
     """Send entry ENTRY_ID again at the next delivery tick (also a sent or dead one)."""
     with database_session(config_path, write=True) as session:
-        entry = resend(session, entry_id)
+        entry = resend_by_operator(session, entry_id, via="cli")
         if entry is None:
             raise click.ClickException(f"no outbox entry with id {entry_id}")
-        record_event(
-            session, "delivery", "requeued", f"outbox entry {entry_id} re-queued for {entry.destination} by operator",
-            study_uid=entry.study_uid, series_uid=entry.series_uid, sop_instance_uid=entry.sop_instance_uid,
-            detail={"outbox_id": entry_id, "destination": entry.destination, "via": "cli"},
-        )
         click.echo(f"outbox entry {entry_id} ({entry.sop_instance_uid}) queued for {entry.destination}")

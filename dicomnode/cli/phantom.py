@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 
 from dicomnode.cli.options import config_option, load_or_exit
-from inference.phantoms import GROUND_TRUTH_NAME, generate_study, write_dicom, write_ground_truth
+from inference.phantoms import (
+    GROUND_TRUTH_NAME,
+    generate_study,
+    write_dicom,
+    write_ground_truth,
+)
 
 SUBTYPE_CHOICES = ("random", "any", "none", "EDH", "SDH", "SAH", "IPH", "IVH")
 

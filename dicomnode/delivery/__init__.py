@@ -16,6 +16,6 @@ schedule), :mod:`~dicomnode.delivery.results_dir` (durable files). The table is 
 """
 
 from dicomnode.delivery.backoff import Backoff
-from dicomnode.delivery.outbox import DeliveryRound, deliver_due, deliver_loop, enqueue
+from dicomnode.delivery.outbox import DeliveryRound, deliver_due, deliver_loop, enqueue, resend_by_operator
 
-__all__ = ["Backoff", "DeliveryRound", "deliver_due", "deliver_loop", "enqueue"]
+__all__ = ["Backoff", "DeliveryRound", "deliver_due", "deliver_loop", "enqueue", "resend_by_operator"]

@@ -137,6 +137,18 @@ def deliver_due(
     return result
 
 
+def resend_by_operator(session: Session, entry_id: int, via: str) -> q.OutboxEntry | None:
+    """Make entry ``entry_id`` due now (also a sent or dead one) and audit who asked; None if unknown."""
+    entry = q.resend(session, entry_id)
+    if entry is not None:
+        record_event(
+            session, "delivery", "requeued", f"outbox entry {entry_id} re-queued for {entry.destination} by operator",
+            study_uid=entry.study_uid, series_uid=entry.series_uid, sop_instance_uid=entry.sop_instance_uid,
+            detail={"outbox_id": entry_id, "destination": entry.destination, "via": via},
+        )
+    return entry
+
+
 def deliver_loop(sessions: sessionmaker[Session], config: Config, stop: threading.Event) -> None:
     """Call :func:`deliver_due` every ``[delivery] tick_seconds`` until ``stop`` is set (for a thread)."""
     while not stop.is_set():
