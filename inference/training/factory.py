@@ -50,7 +50,8 @@ def hashed_split(keys: Sequence[str], val_fraction: float, test_fraction: float 
 
 
 def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", split: str = "all",
-                 size: int = 256, cache_dir: Path | None = None, input_size: int = 256) -> DataSource:
+                 size: int = 256, cache_dir: Path | None = None, input_size: int = 256,
+                 n_slices: int | None = None) -> DataSource:
     """The source called ``name``.
 
     Parameters
@@ -63,13 +64,14 @@ def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", sp
         Phantom seeds, e.g. ``"0-599"``.
     split
         PNG split: ``all``, ``finetune``, ``validation`` or ``test``.
-    size, cache_dir
-        Phantom in-plane size and cache folder.
+    size, cache_dir, n_slices
+        Phantom in-plane size, cache folder and slice count (None: random 20-60).
     input_size
         Network input side.
     """
     if name == "phantoms":
-        return PhantomSource(parse_range(seeds), size=size, cache_dir=cache_dir, input_size=input_size)
+        return PhantomSource(parse_range(seeds), size=size, n_slices=n_slices, cache_dir=cache_dir,
+                             input_size=input_size)
     if data is None:
         raise ValueError(f"source {name!r} needs a data folder")
     if name == "png":

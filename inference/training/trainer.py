@@ -106,7 +106,7 @@ def _pick_slices(sample: Sample, count: int, rng: np.random.Generator) -> np.nda
 def _slice_rows(sample: Sample, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = sample.slice_labels if sample.slice_labels is not None else np.broadcast_to(sample.study_labels, (sample.n_slices, 6))
     known = np.broadcast_to(sample.known, (len(index), 6)) if sample.slice_labels is not None else np.zeros((len(index), 6), bool)
-    return labels[index], known
+    return np.array(labels[index], dtype=np.float32), np.array(known, dtype=bool)
 
 
 class _Indexed:
@@ -253,7 +253,7 @@ class Trainer:
             loss = weighted_log_loss(self.net.aux_logits(features), torch.from_numpy(np.concatenate(labels)),
                                      torch.from_numpy(np.concatenate(known)))
             loss.backward()
-            return float(loss)
+            return float(loss.detach())
 
         self.net.train()
         params = list(self.net.encoder.parameters()) + list(self.net.cam_head.parameters())
@@ -312,7 +312,7 @@ class Trainer:
                 slice_logits, study_logits = self.net.sequence(dropout(train_features[i]))
                 loss = self._series_loss(slice_logits, study_logits, self.train[subset[i]]) / cfg.series_per_step
                 loss.backward()
-                total += float(loss)
+                total += float(loss.detach())
             return total
 
         self.net.train()
@@ -354,7 +354,7 @@ class Trainer:
                 loss = loss + cfg.aux_weight * weighted_log_loss(aux, torch.from_numpy(np.concatenate(labels)),
                                                                  torch.from_numpy(np.concatenate(known_rows)))
             loss.backward()
-            return float(loss)
+            return float(loss.detach())
 
         val_cache: dict[str, list[torch.Tensor]] = {}
 

@@ -1,0 +1,137 @@
+"""Losses, augmentation and a few steps of each training stage on tiny phantoms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from inference.checkpoint import load_checkpoint, state_hash
+from inference.evaluation import metrics
+from inference.network import HemorrhageNet, ModelConfig
+from inference.training.augment import AugmentConfig, augment_series
+from inference.training.losses import weighted_log_loss
+from inference.training.run import train_and_save
+from inference.training.sources import PhantomSource
+from inference.training.trainer import StageConfig, TrainConfig, Trainer
+from tests.inference.training_fixtures import write_png_folder
+
+TINY = ModelConfig(encoder_width=4, lstm_hidden=8, input_size=32)
+
+
+def tiny_config(**overrides: object) -> TrainConfig:
+    values = dict(model=TINY, encoder=StageConfig(1, 1e-3, 2), sequence=StageConfig(2, 1e-3, 2),
+                  end_to_end=StageConfig(1, 1e-4, 2), series_per_step=2, slices_per_series=3, extra_per_step=2,
+                  max_window=4, threads=1, progress=False, val_slices_per_series=2)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[PhantomSource, PhantomSource]:
+    cache = tmp_path_factory.mktemp("phantoms")
+    train = PhantomSource([1, 2, 3, 4], size=32, n_slices=6, cache_dir=cache, input_size=32)
+    val = PhantomSource([11, 12, 13], size=32, n_slices=6, cache_dir=cache, input_size=32)
+    return train, val
+
+
+def test_loss_weights_any_twice() -> None:
+    logits = torch.tensor([[2.0, -1.0, 0.0, 0.5, -0.5, 1.0]])
+    targets = torch.tensor([[1.0, 0.0, 1.0, 0.0, 1.0, 0.0]])
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")[0]
+    expected = (2 * bce[0] + bce[1:].sum()) / 7
+    assert torch.isclose(weighted_log_loss(logits, targets), expected)
+    numpy_value = metrics.weighted_log_loss(targets.numpy(), torch.sigmoid(logits).numpy())
+    assert numpy_value == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_loss_ignores_unknown_classes() -> None:
+    logits = torch.tensor([[3.0, -9.0, 9.0, 0.0, 0.0, 0.0], [0.0] * 6])
+    targets = torch.tensor([[1.0, 1.0, 0.0, 1.0, 1.0, 1.0], [0.0] * 6])
+    known = torch.tensor([[True, False, False, False, False, False], [False] * 6])
+    only_any = torch.nn.functional.binary_cross_entropy_with_logits(logits[0, 0], targets[0, 0])
+    assert torch.isclose(weighted_log_loss(logits, targets, known), only_any)
+    assert weighted_log_loss(logits, targets, torch.zeros_like(known)).item() == 0.0
+
+
+def test_augment_keeps_shape_and_repeats_with_the_seed() -> None:
+    hu = torch.from_numpy(PhantomSource([7], size=32, n_slices=3, input_size=32)[0].hu)
+    a = augment_series(hu, np.random.default_rng(5))
+    b = augment_series(hu, np.random.default_rng(5))
+    assert a.shape == hu.shape and torch.equal(a, b)
+    assert torch.equal(augment_series(hu, np.random.default_rng(5), AugmentConfig(enabled=False)), hu)
+    windowed = augment_series(hu, np.random.default_rng(0), AugmentConfig(prewindowed=1.0))
+    assert 0.0 <= float(windowed.min()) and float(windowed.max()) <= 80.0
+
+
+def test_stages_train_and_keep_their_best(tiny_data, tmp_path: Path) -> None:
+    train, val = tiny_data
+    trainer = Trainer(tiny_config(), train, val, tmp_path)
+    before = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    net = trainer.fit()
+    stages = [record["stage"] for record in trainer.history]
+    assert stages[0] == "encoder" and "sequence" in stages and stages[-1] == "end_to_end"
+    assert all(np.isfinite(r["train_loss"]) and np.isfinite(r["val_loss"]) for r in trainer.history)
+    changed = {k for k, v in net.state_dict().items() if not torch.equal(v, before[k])}
+    assert any(k.startswith("encoder.") for k in changed) and any(k.startswith("lstm.") for k in changed)
+    assert (tmp_path / "history.json").is_file() and (tmp_path / "stage-encoder.pt").is_file()
+    assert json.loads((tmp_path / "train_config.json").read_text())["model"]["encoder_width"] == 4
+
+
+def test_sequence_stage_leaves_encoder_alone(tiny_data, tmp_path: Path) -> None:
+    train, val = tiny_data
+    trainer = Trainer(tiny_config(encoder=StageConfig(0, 1e-3), end_to_end=StageConfig(0, 1e-4)), train, val, tmp_path)
+    before = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    trainer.fit()
+    after = trainer.net.state_dict()
+    assert all(torch.equal(after[k], before[k]) for k in before if k.startswith(("encoder.", "cam_head.")))
+    assert not torch.equal(after["study_head.weight"], before["study_head.weight"])
+
+
+def test_training_is_deterministic(tiny_data, tmp_path: Path) -> None:
+    train, val = tiny_data
+    config = tiny_config(sequence=StageConfig(1, 1e-3, 2), end_to_end=StageConfig(0, 1e-4))
+    hashes = [state_hash(Trainer(config, train, val, tmp_path / str(i)).fit()) for i in range(2)]
+    assert hashes[0] == hashes[1]
+
+
+def test_train_and_save_writes_loadable_weights_with_operating_point(tiny_data, tmp_path: Path) -> None:
+    train, val = tiny_data
+    png = write_png_folder(tmp_path / "png", n=10)
+    from inference.training.sources import PngSource
+
+    weights = train_and_save(tiny_config(), train, val, tmp_path / "out", version="test",
+                             extra=PngSource(png, "finetune", input_size=32),
+                             extra_val=PngSource(png, "validation", input_size=32), command="pytest")
+    net, info = load_checkpoint(weights)
+    assert info.version == "test" and info.config == TINY and isinstance(net, HemorrhageNet)
+    meta = json.loads(weights.with_suffix(".json").read_text())
+    assert 0.0 < info.threshold < 1.0
+    assert meta["threshold"] == meta["operating_points"]["study"]["thresholds"]["any"]
+    assert meta["operating_points"]["extra_encoder"]["level"] == "encoder"
+    assert meta["training"]["command"] == "pytest" and meta["training"]["history"]
+
+
+def test_train_command(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    result = CliRunner().invoke(main, [
+        "train", "--source", "phantoms", "--out", str(tmp_path / "run"), "--epochs", "1,1,1", "--steps", "1,1,1",
+        "--train-seeds", "1-2", "--val-seeds", "11-12", "--phantom-size", "32", "--input-size", "32",
+        "--width", "4", "--lstm-hidden", "8", "--threads", "1", "--no-progress", "--version", "cli",
+    ])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "run" / "hemorrhage.json").read_text())
+    assert meta["version"] == "cli" and meta["config"]["encoder_width"] == 4
+    assert meta["training"]["command"].startswith("dicomnode train") and meta["training"]["data"]["train"] == 2
+
+
+def test_train_command_needs_data_for_files(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--source", "png", "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "--data" in result.output
