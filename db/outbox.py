@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
@@ -118,16 +118,25 @@ def enqueue(
     return added, existing
 
 
-def due_entries(session: Session, now: datetime | None = None, limit: int = 1000) -> Sequence[OutboxEntry]:
-    """Pending entries whose next attempt is due, oldest first, grouped by destination by the caller."""
-    now = now or utcnow()
+def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 1000) -> Sequence[OutboxEntry]:
+    """Pending entries whose next attempt is due, oldest first, leased to the caller for ``lease``.
+
+    Their ``next_attempt_at`` moves to ``now + lease`` in the caller's transaction, so another process
+    running delivery on the same database (a second receiver) does not send them too; recording the
+    attempt sets the real next time. ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single-writer
+    transaction on SQLite. If the sender dies, the entries are due again when the lease ends.
+    """
     query = (
         select(OutboxEntry)
         .where(OutboxEntry.state == PENDING, OutboxEntry.next_attempt_at <= now)
         .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return session.scalars(query).all()
+    entries = session.scalars(query).all()
+    for entry in entries:
+        entry.next_attempt_at = now + lease
+    return entries
 
 
 def next_due_at(session: Session) -> datetime | None:

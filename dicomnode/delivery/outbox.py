@@ -21,7 +21,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -101,6 +101,12 @@ def scu_settings(config: Config) -> ScuSettings:
     )
 
 
+def claim_lease(config: Config) -> timedelta:
+    """How long claimed entries stay reserved for one round: one association's timeouts end to end."""
+    section = config.delivery
+    return timedelta(seconds=section.acse_timeout + section.network_timeout + section.dimse_timeout)
+
+
 def deliver_due(
     sessions: sessionmaker[Session], config: Config, *, now: datetime | None = None,
     rng: random.Random | None = None,
@@ -119,10 +125,8 @@ def deliver_due(
     pinned = now
     backoff = Backoff.from_config(config.delivery)
     with sessions() as session, session.begin():
-        due = [
-            _request_row(entry)
-            for entry in q.due_entries(session, pinned or utcnow(), limit=config.delivery.batch_size * 20)
-        ]
+        claimed = q.claim_due(session, pinned or utcnow(), claim_lease(config), limit=config.delivery.batch_size * 20)
+        due = [_request_row(entry) for entry in claimed]
     by_destination: dict[str, list[dict[str, object]]] = defaultdict(list)
     for row in due:
         by_destination[str(row["destination"])].append(row)

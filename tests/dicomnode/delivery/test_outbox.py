@@ -21,6 +21,7 @@ from dicomnode.delivery import deliver_due, enqueue
 from tests.dicomnode.delivery.conftest import StoreSCP
 from tests.node_process import free_port
 
+LEASE = timedelta(minutes=2)
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
 
 
@@ -52,8 +53,10 @@ def test_enqueue_writes_files_and_is_idempotent(database_url: str, results: list
             rows = session.scalars(select(q.OutboxEntry)).all()
             assert len(rows) == 2 * len(results)
             assert {(r.state, r.attempts, r.job_id) for r in rows} == {(q.PENDING, 0, 7)}
-            assert len(q.due_entries(session, T0)) == len(rows)
-            assert q.due_entries(session, T0 - timedelta(seconds=1)) == []
+            assert q.claim_due(session, T0 - timedelta(seconds=1), LEASE) == []
+            assert len(q.claim_due(session, T0, LEASE)) == len(rows)
+            assert q.claim_due(session, T0, LEASE) == []  # leased: a second sender does not get them
+            assert len(q.claim_due(session, T0 + LEASE, LEASE)) == len(rows)  # the lease ran out
         for ds in results:
             path = tmp_path / ds.StudyInstanceUID / ds.SeriesInstanceUID / f"{ds.SOPInstanceUID}.dcm"
             assert pydicom.dcmread(path).SOPInstanceUID == ds.SOPInstanceUID
@@ -119,7 +122,7 @@ def test_unreachable_peer_backs_off_then_dies_and_resend_revives(sessions, resul
         assert entry is not None and entry.state == q.PENDING
         assert q.resend(session, 99999) is None
     with sessions() as session:
-        assert [r.id for r in q.due_entries(session, T0 + timedelta(hours=1))] == [rows[0].id]
+        assert [r.id for r in q.claim_due(session, T0 + timedelta(hours=1), LEASE)] == [rows[0].id]
 
 
 def test_destination_removed_from_configuration(sessions, results, tmp_path: Path) -> None:  # noqa: ANN001
