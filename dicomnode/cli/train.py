@@ -64,13 +64,17 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
 @click.option("--input-size", default=256, show_default=True, type=click.IntRange(32, 512))
 @click.option("--sequence-series", default=0, show_default=True, type=int,
               help="Training series used by the sequence stage (0: all).")
+@click.option("--patience", default=3, show_default=True, type=click.IntRange(1, 100),
+              help="Epochs without a better validation loss before a stage stops.")
+@click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Start from this state dict (e.g. OUT/stage-sequence.pt of an earlier run, same architecture).")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--version", default="dev", show_default=True, help="Version written into the sidecar.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str, lr: str, seed: int,
           train_seeds: str, val_seeds: str, phantom_size: int, cache: Path | None, val_fraction: float,
           png_finetune: Path | None, width: int, encoder: str, lstm_hidden: int, input_size: int,
-          sequence_series: int, threads: int, version: str, no_progress: bool) -> None:
+          sequence_series: int, patience: int, init: Path | None, threads: int, version: str, no_progress: bool) -> None:
     """Train the hemorrhage model in three stages and write weights with their operating point."""
     setup_logging()
     from inference.training.run import train_and_save
@@ -81,7 +85,7 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
     stages = [StageConfig(e, r, s or None) for e, r, s in zip(n_epochs, rates, n_steps)]
     config = TrainConfig(
         model=ModelConfig(encoder=encoder, encoder_width=width, lstm_hidden=lstm_hidden, input_size=input_size),
-        encoder=stages[0], sequence=stages[1], end_to_end=stages[2], seed=seed, threads=threads,
+        encoder=stages[0], sequence=stages[1], end_to_end=stages[2], seed=seed, threads=threads, patience=patience,
         sequence_series=sequence_series or None, progress=not no_progress,
     )
     train_src, val_src = _split(source, data, train_seeds, val_seeds, val_fraction, phantom_size, cache, input_size)
@@ -96,5 +100,5 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
                  "png_finetune_slices": len(extra) if extra else 0}
     command = "dicomnode train " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:])
     weights = train_and_save(config, train_src, val_src, out_dir, version, extra=extra, extra_val=extra_val,
-                             command=command, data=data_info)
+                             command=command, data=data_info, init=init)
     click.echo(f"wrote {weights} and {weights.with_suffix('.json')}")

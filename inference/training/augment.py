@@ -27,14 +27,14 @@ class AugmentConfig:
 
     enabled: bool = True
     flip: float = 0.5
-    rotate_degrees: float = 15.0
-    zoom: tuple[float, float] = (0.9, 1.5)
-    shift: float = 0.08
+    rotate_degrees: float = 10.0
+    zoom: tuple[float, float] = (0.9, 1.3)
+    shift: float = 0.06
     hu_offset: float = 6.0
     hu_gain: float = 0.05
-    blur: float = 0.3
-    noise: float = 0.2
-    prewindowed: float = 0.25
+    blur: float = 0.25
+    noise: float = 0.15
+    prewindowed: float = 0.2
 
 
 def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:

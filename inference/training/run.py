@@ -48,7 +48,7 @@ def operating_points(net: HemorrhageNet, source: DataSource, level: str = "study
 
 def train_and_save(config: TrainConfig, train: DataSource, val: DataSource, out_dir: Path, version: str,
                    extra: DataSource | None = None, extra_val: DataSource | None = None,
-                   command: str = "", data: dict[str, Any] | None = None) -> Path:
+                   command: str = "", data: dict[str, Any] | None = None, init: Path | None = None) -> Path:
     """Train, choose the operating point(s) on validation data, write ``hemorrhage.pt`` + ``.json``.
 
     Returns
@@ -58,7 +58,7 @@ def train_and_save(config: TrainConfig, train: DataSource, val: DataSource, out_
         training command, the data and the wall time.
     """
     start = time.perf_counter()
-    trainer = Trainer(config, train, val, out_dir, extra=extra)
+    trainer = Trainer(config, train, val, out_dir, extra=extra, init=init)
     net = trainer.fit()
     trained_s = time.perf_counter() - start
     study_points = operating_points(net, val, "study")
@@ -72,6 +72,7 @@ def train_and_save(config: TrainConfig, train: DataSource, val: DataSource, out_
     meta.update({
         "operating_points": points,
         "training": {"command": command, "data": data or {}, "seed": config.seed,
+                     "init": str(init) if init else None,
                      "wall_time_minutes": round((time.perf_counter() - start) / 60, 1),
                      "training_minutes": round(trained_s / 60, 1), "history": trainer.history},
     })

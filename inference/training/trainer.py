@@ -7,8 +7,8 @@
 3. ``end_to_end``: everything, on windows of consecutive slices (batch-norm statistics frozen), with
    the slice, study and auxiliary losses.
 
-Each stage keeps the weights of its best validation loss and stops early after ``patience`` epochs
-without improvement. Losses are the RSNA weighted log loss (:mod:`inference.training.losses`). Random
+Each stage keeps the weights of its best validation loss, counting the weights it started from (a stage
+that never improves on them is discarded), and stops early after ``patience`` epochs without improvement. Losses are the RSNA weighted log loss (:mod:`inference.training.losses`). Random
 draws come from generators seeded by ``seed``; runs on the same machine and thread count repeat.
 A slice-level ``extra`` source (e.g. real PNG slices, "any" label only) can be mixed into stages 1 and 3
 through the auxiliary loss.
@@ -133,10 +133,12 @@ class Trainer:
         Folder for the per-stage checkpoints, ``history.json`` and ``train_config.json``.
     extra
         Optional slice-level source mixed into stages 1 and 3 via the auxiliary loss.
+    init
+        Optional state dict (``.pt``) to start from, e.g. a stage checkpoint of an earlier run.
     """
 
     def __init__(self, config: TrainConfig, train: DataSource, val: DataSource, out_dir: Path,
-                 extra: DataSource | None = None) -> None:
+                 extra: DataSource | None = None, init: Path | None = None) -> None:
         self.config = config
         self.train, self.val, self.extra = train, val, extra
         self.out_dir = Path(out_dir)
@@ -144,6 +146,10 @@ class Trainer:
         seed_everything(config.seed, config.threads)
         self.rng = np.random.default_rng(config.seed)
         self.net = HemorrhageNet(config.model)
+        if init is not None:
+            state = torch.load(init, map_location="cpu", weights_only=True)
+            self.net.load_state_dict(state.get("state_dict", state))
+            logger.info("initialised from %s", init)
         self.history: list[dict[str, Any]] = []
         (self.out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str) + "\n")
 
@@ -180,7 +186,10 @@ class Trainer:
         steps = stage.steps_per_epoch or max(1, default_steps)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=stage.lr, total_steps=stage.epochs * steps,
                                                        pct_start=0.15)
-        best, best_state, stale = float("inf"), None, 0
+        start_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+        baseline = validate()
+        logger.info("stage %s: validation before training %s", name, json.dumps(baseline))
+        best, best_state, stale = baseline["val_loss"], None, 0
         for epoch in range(1, stage.epochs + 1):
             start, losses = time.perf_counter(), []
             with _bar(steps, f"{name} {epoch}/{stage.epochs}", self.config.progress) as bar:
@@ -210,6 +219,9 @@ class Trainer:
                     break
         if best_state is not None:
             self.net.load_state_dict(best_state)
+        else:
+            logger.warning("stage %s never beat its starting validation loss %.4f; its weights are discarded", name, best)
+            self.net.load_state_dict(start_state)
 
     # ------------------------------------------------------------------ stage 1
     def _encoder_val_set(self) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
