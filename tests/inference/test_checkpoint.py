@@ -31,7 +31,8 @@ def test_random_init_is_seeded_labelled_and_leaves_global_rng_alone():
     assert info_a.to_dict()["config"]["encoder"] == "vgg"
 
 
-def test_load_model_without_weights_falls_back_to_random_init():
+def test_load_model_without_weights_falls_back_to_random_init(tmp_path, monkeypatch):
+    monkeypatch.setattr("inference.checkpoint.SHIPPED_WEIGHTS", tmp_path / "absent.pt")
     _, info = load_model(None)
     assert info.version == UNTRAINED_VERSION
 

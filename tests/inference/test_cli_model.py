@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dicomnode.cli import main
+from inference.checkpoint import load_model
 from inference.labels import LABELS
 from tests.inference.dicom_factory import make_slice
 
@@ -40,10 +41,11 @@ def test_predict_json_shape_on_a_directory(series_dir, env):
     assert list(data["study"]) == list(LABELS)
     assert [s["sop_instance_uid"] for s in data["slices"]] == uids
     assert all(set(s) == {"sop_instance_uid", *LABELS} for s in data["slices"])
-    assert data["model"] == {"name": "ich-vgg-bilstm", "version": "untrained-random-init"}
-    assert data["threshold"] == 0.5 and isinstance(data["positive"], bool)
+    _, info = load_model(None)  # the shipped weights, else the seeded random init
+    assert data["model"] == {"name": info.name, "version": info.version}
+    assert data["threshold"] == info.threshold and isinstance(data["positive"], bool)
     assert {"load", "end_to_end", "preprocess", "encoder", "sequence", "total"} <= set(data["timings_ms"])
-    assert "no trained weights" in result.stderr
+    assert ("no trained weights" in result.stderr) is not info.trained
 
 
 def test_predict_single_slice_table_with_config(tmp_path, env):
@@ -71,11 +73,12 @@ def test_predict_reports_bad_input_clearly(tmp_path, env, make_series):
     assert result.exit_code == 1 and "not a readable DICOM file" in result.stderr
 
 
-def test_info_names_the_untrained_model_and_backends(env):
+def test_info_names_the_model_and_backends(env):
     result = CliRunner().invoke(main, ["model", "info"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["version"] == "untrained-random-init" and data["trained"] is False
+    _, info = load_model(None)
+    assert data["version"] == info.version and data["trained"] is info.trained
     assert data["labels"] == list(LABELS)
     assert data["backend"] == "onnxruntime" and "torch" in data["available_backends"]
 

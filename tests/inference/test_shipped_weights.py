@@ -1,0 +1,35 @@
+"""The weights shipped in the package: present, small, trained, loadable by every path, documented."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from inference.checkpoint import SHIPPED_WEIGHTS, load_model, sidecar_path
+
+MODEL_CARD = Path(__file__).resolve().parents[2] / "inference" / "MODEL_CARD.md"
+
+pytestmark = pytest.mark.skipif(not SHIPPED_WEIGHTS.is_file(), reason="no shipped weights in this checkout")
+
+
+def test_shipped_weights_are_small_trained_and_load_by_default() -> None:
+    assert SHIPPED_WEIGHTS.stat().st_size < 30 * 1024 * 1024
+    net, info = load_model(None)
+    assert info.trained and info.version != "untrained-random-init"
+    assert info.weights_path == str(SHIPPED_WEIGHTS)
+    assert 0.0 < info.threshold < 1.0
+    meta = json.loads(sidecar_path(SHIPPED_WEIGHTS).read_text())
+    assert meta["threshold"] == meta["operating_points"]["study"]["thresholds"]["any"]
+    assert meta["operating_points"]["study"]["min_sensitivity"] == 0.95
+    assert meta["training"]["command"].startswith("dicomnode train")
+    assert net.config.to_dict() == meta["config"]
+
+
+def test_model_card_names_the_weights_and_its_limits() -> None:
+    card = MODEL_CARD.read_text(encoding="utf-8")
+    _, info = load_model(None)
+    assert info.model_hash[:16] in card
+    assert "not for diagnostic use" in card.lower()
+    assert "dicomnode model evaluate" in card and "dicomnode train" in card
