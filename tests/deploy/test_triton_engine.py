@@ -19,6 +19,7 @@ from inference.engines import build_engine
 from inference.engines.onnx_engine import OnnxRuntimeEngine
 from inference.engines.triton_engine import TritonEngine, _import_tritonclient, split_url
 from inference.errors import BackendUnavailableError, EngineError
+from inference.network.model import HemorrhageNet
 from inference.volume import Volume
 from tests.deploy.kserve_standin import KServeStandIn
 from tests.inference.dicom_factory import make_slice
@@ -59,11 +60,11 @@ def test_triton_engine_equals_onnxruntime_engine(server, repository, exported):
     assert got.slice_probs.shape == (4, 6) and got.study_probs.shape == (6,)
     assert got.backend == triton.description and got.backend.startswith("triton:127.0.0.1:")
     assert got.model_version == info.version and got.sop_instance_uids == volume.sop_instance_uids
-    size = info.config.input_size
+    size, features = info.config.input_size, HemorrhageNet(info.config).feature_size
     assert server.requests == [
         ("ich_encoder", {"slices": [3, 3, size, size]}),
         ("ich_encoder", {"slices": [1, 3, size, size]}),
-        ("ich_sequence", {"features": [4, 512]}),
+        ("ich_sequence", {"features": [4, features]}),
     ]
 
 
