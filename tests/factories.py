@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+
+def ct_slice(
+    pixels: np.ndarray, position: Sequence[float], orientation: Sequence[float] = (1, 0, 0, 0, 1, 0),
+    series_uid: str = "1.2.3.4", slope: float = 1.0, intercept: float = -1024.0, spacing: float = 0.5,
+) -> Dataset:
+    """One CT Image Storage slice (Explicit VR Little Endian) holding ``pixels`` as stored values.
+
+    int16 pixels are stored signed (PixelRepresentation 1), uint16 unsigned; HU = stored x slope + intercept.
+    """
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.SeriesInstanceUID = series_uid
+    ds.Modality = "CT"
+    ds.ImageOrientationPatient = [float(v) for v in orientation]
+    ds.ImagePositionPatient = [float(v) for v in position]
+    ds.PixelSpacing = [spacing, spacing]
+    ds.SliceThickness = 5.0
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    unsigned = pixels.dtype == np.uint16
+    ds.PixelRepresentation = 0 if unsigned else 1
+    ds.RescaleSlope = slope
+    ds.RescaleIntercept = intercept
+    ds.PixelData = pixels.astype(np.uint16 if unsigned else np.int16).tobytes()
+    return ds
 
 
 def ct_series(
@@ -29,38 +64,18 @@ def ct_series(
     frame_uid = generate_uid()
     datasets = []
     for index in range(n_slices):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.SOPClassUID = CTImageStorage
-        ds.SOPInstanceUID = generate_uid()
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        hounsfield = rng.integers(-1000, 1000, (size, size), dtype=np.int16)
+        stored = hounsfield if signed else (hounsfield + 1024).astype(np.uint16)
+        position = (-0.5 * size, -0.5 * size, index * spacing)
+        ds = ct_slice(stored, position, series_uid=series_uid, intercept=0 if signed else -1024)
+        ds.SliceThickness = spacing
         ds.StudyInstanceUID = study_uid
-        ds.SeriesInstanceUID = series_uid
         ds.FrameOfReferenceUID = frame_uid
         ds.PatientName = "TEST^SYNTHETIC"
         ds.PatientID = "SYNTH-0001"
-        ds.Modality = "CT"
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
         ds.SeriesNumber = 1
         ds.InstanceNumber = index + 1
-        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        ds.ImagePositionPatient = [-0.5 * size, -0.5 * size, index * spacing]
-        ds.PixelSpacing = [0.5, 0.5]
-        ds.SliceThickness = spacing
-        ds.Rows = ds.Columns = size
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = 16
-        ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 1 if signed else 0
-        ds.RescaleIntercept = 0 if signed else -1024
-        ds.RescaleSlope = 1
-        hounsfield = rng.integers(-1000, 1000, (size, size), dtype=np.int16)
-        stored = hounsfield if signed else (hounsfield + 1024).astype(np.uint16)
-        ds.PixelData = stored.tobytes()
         datasets.append(ds)
     return datasets
 

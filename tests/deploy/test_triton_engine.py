@@ -17,16 +17,20 @@ import pytest
 
 from inference.engines import build_engine
 from inference.engines.onnx_engine import OnnxRuntimeEngine
-from inference.engines.triton_engine import TritonEngine, _import_tritonclient, split_url
+from inference.engines.triton_engine import (
+    TritonEngine,
+    _import_tritonclient,
+    split_url,
+)
 from inference.errors import BackendUnavailableError, EngineError
 from inference.network.model import HemorrhageNet
 from inference.volume import Volume
 from tests.deploy.kserve_standin import KServeStandIn
-from tests.inference.dicom_factory import make_slice
+from tests.factories import ct_slice
 
 
 def _volume(n: int = 4, size: int = 64) -> Volume:
-    datasets = [make_slice(np.full((size, size), 1024 + 10 * i), (0.0, 0.0, 5.0 * i), (1, 0, 0, 0, 1, 0), "1.2.3.4") for i in range(n)]
+    datasets = [ct_slice(np.full((size, size), 1024 + 10 * i), (0.0, 0.0, 5.0 * i), (1, 0, 0, 0, 1, 0), "1.2.3.4") for i in range(n)]
     volume = Volume.from_datasets(datasets)
     volume.hu[...] += np.random.default_rng(n).normal(0, 300, size=volume.hu.shape).astype(np.float32)
     return volume

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset
 
-from tests.inference.dicom_factory import make_slice
+from tests.factories import ct_slice
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
@@ -32,7 +32,7 @@ def make_series() -> SeriesFactory:
         spacing: float = 5.0, series_uid: str = "1.2.3.4",
     ) -> list[Dataset]:
         return [
-            make_slice(np.full((rows, cols), 1024 + 10 * i), (0.0, 0.0, i * spacing), orientation, series_uid)
+            ct_slice(np.full((rows, cols), 1024 + 10 * i), (0.0, 0.0, i * spacing), orientation, series_uid)
             for i in range(n)
         ]
 

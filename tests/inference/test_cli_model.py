@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from dicomnode.cli import main
 from inference.checkpoint import load_model
 from inference.labels import LABELS
-from tests.inference.dicom_factory import make_slice
+from tests.factories import ct_slice
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_predict_json_shape_on_a_directory(series_dir, env):
 
 def test_predict_single_slice_table_with_config(tmp_path, env):
     path = tmp_path / "one.dcm"
-    make_slice(np.full((64, 64), 1064), (0, 0, 0)).save_as(path, enforce_file_format=True)
+    ct_slice(np.full((64, 64), 1064), (0, 0, 0)).save_as(path, enforce_file_format=True)
     config = tmp_path / "node.toml"
     config.write_text('[inference]\nbackend = "torch"\nthreshold = 0.25\n')
     result = CliRunner().invoke(main, ["model", "predict", str(path), "--config", str(config)])

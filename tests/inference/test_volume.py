@@ -16,7 +16,7 @@ from inference.errors import (
     VolumeError,
 )
 from inference.volume import Volume
-from tests.inference.dicom_factory import make_slice
+from tests.factories import ct_slice
 
 
 def test_shuffled_slices_come_back_sorted_foot_to_head(make_series):
@@ -69,7 +69,7 @@ def test_single_slice_is_a_series_of_length_one(make_series):
 
 
 def test_hu_uses_rescale_slope_and_intercept():
-    ds = make_slice(np.array([[0, 100], [200, 300]]), (0, 0, 0), slope=2.0, intercept=-1000.0)
+    ds = ct_slice(np.array([[0, 100], [200, 300]]), (0, 0, 0), slope=2.0, intercept=-1000.0)
     volume = Volume.from_datasets([ds])
     np.testing.assert_array_equal(volume.hu[0], [[-1000, -800], [-600, -400]])
 
@@ -90,7 +90,7 @@ def test_missing_pixel_data_names_the_attribute(make_series):
 
 
 def test_mixed_sizes_are_refused(make_series):
-    series = make_series(n=3) + [make_slice(np.zeros((32, 32)), (0, 0, 50.0))]
+    series = make_series(n=3) + [ct_slice(np.zeros((32, 32)), (0, 0, 50.0))]
     with pytest.raises(InconsistentSeriesError, match="Rows x Columns differ"):
         Volume.from_datasets(series)
 
