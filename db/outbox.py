@@ -139,13 +139,6 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 10
     return entries
 
 
-def next_due_at(session: Session) -> datetime | None:
-    """When the earliest pending entry becomes due (``None`` when nothing is pending)."""
-    return session.scalars(
-        select(OutboxEntry.next_attempt_at).where(OutboxEntry.state == PENDING).order_by(OutboxEntry.next_attempt_at)
-    ).first()
-
-
 def record_success(entry: OutboxEntry, status: str, now: datetime | None = None) -> None:
     """The destination accepted the instance."""
     now = now or utcnow()

@@ -73,10 +73,6 @@ class AdminServer:
             return self.config.admin.port
         return int(self._socket.getsockname()[1])
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and bool(self._server and self._server.started)
-
     def start(self) -> None:
         admin = self.config.admin
         check_binding(admin)

@@ -28,12 +28,10 @@ SECURITY_ALERT = Code("110113", "DCM", "Security Alert")
 APPLICATION_START = Code("110120", "DCM", "Application Start")
 APPLICATION_STOP = Code("110121", "DCM", "Application Stop")
 NODE_AUTHENTICATION = Code("110126", "DCM", "Node Authentication")
-SOFTWARE_CONFIGURATION = Code("110131", "DCM", "Software Configuration")
 USE_OF_RESTRICTED_FUNCTION = Code("110132", "DCM", "Use of Restricted Function")
 
 # Active participant role ID codes (CID 402 "Audit Active Participant Role ID Code")
 APPLICATION = Code("110150", "DCM", "Application")
-APPLICATION_LAUNCHER = Code("110151", "DCM", "Application Launcher")
 DESTINATION_ROLE = Code("110152", "DCM", "Destination Role ID")
 SOURCE_ROLE = Code("110153", "DCM", "Source Role ID")
 

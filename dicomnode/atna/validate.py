@@ -24,7 +24,3 @@ def errors(message: etree._Element | bytes | str) -> list[str]:
     if validator.validate(message):
         return []
     return [f"line {e.line}: {e.message}" for e in validator.error_log]  # type: ignore[attr-defined]
-
-
-def is_valid(message: etree._Element | bytes | str) -> bool:
-    return not errors(message)

@@ -44,7 +44,7 @@ class IsoTime(click.ParamType):
 def audit(config_path: Path | None, fmt: str, **filters: Any) -> None:
     """Search the audit log, newest first."""
     config = load_or_exit(config_path)
-    with database_session(config_path) as session:
+    with database_session(config) as session:
         rows = [event_as_dict(e) for e in search_events(session, AuditFilter(**filters))]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))

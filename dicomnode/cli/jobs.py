@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from db.jobs import STATES, Job, list_jobs, retry
 from db.models import AuditEvent
-from dicomnode.cli.options import config_option, database_session
+from dicomnode.cli.options import config_option, database_session, load_or_exit
 from dicomnode.records import job_as_dict, utc_iso
 from dicomnode.rendering import render_table
 
@@ -30,7 +30,7 @@ def jobs() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_command(config_path: Path | None, state: str | None, study_uid: str | None, limit: int, fmt: str) -> None:
     """Jobs, newest first."""
-    with database_session(config_path) as session:
+    with database_session(load_or_exit(config_path)) as session:
         rows = [job_as_dict(job) for job in list_jobs(session, state=state, study_uid=study_uid, limit=limit)]
     click.echo(json.dumps(rows, indent=2) if fmt == "json" else render_table(rows, COLUMNS))
 
@@ -40,7 +40,7 @@ def list_command(config_path: Path | None, state: str | None, study_uid: str | N
 @click.argument("job_id", type=int)
 def show_command(config_path: Path | None, job_id: int) -> None:
     """One job as JSON, with the audit events that mention it."""
-    with database_session(config_path) as session:
+    with database_session(load_or_exit(config_path)) as session:
         job = session.get(Job, job_id)
         if job is None:
             raise click.ClickException(f"no job {job_id}")
@@ -65,7 +65,7 @@ def show_command(config_path: Path | None, job_id: int) -> None:
 def retry_command(config_path: Path | None, job_id: int, force: bool) -> None:
     """Queue a finished job again with fresh attempts."""
     try:
-        with database_session(config_path, write=True) as session:
+        with database_session(load_or_exit(config_path), write=True) as session:
             job = retry(session, job_id, force=force)
             message = f"job {job.id} queued again (series {job.series_uid}, version {job.version})"
     except (LookupError, ValueError) as exc:

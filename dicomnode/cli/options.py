@@ -39,12 +39,11 @@ def load_or_exit(config_path: Path | None) -> Config:
 
 
 @contextmanager
-def database_session(config_path: Path | None, write: bool = False) -> Iterator[Session]:
-    """A session on the configured database (one transaction committed at the end when ``write``).
+def database_session(config: Config, write: bool = False) -> Iterator[Session]:
+    """A session on ``config``'s database (one transaction committed at the end when ``write``).
 
     A database that cannot be reached stops the command with a message naming ``database.url``.
     """
-    config = load_or_exit(config_path)
     engine = make_engine(config.database.url)
     try:
         sessions = make_sessionmaker(engine)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from db.outbox import STATES, list_entries
-from dicomnode.cli.options import config_option, database_session
+from dicomnode.cli.options import config_option, database_session, load_or_exit
 from dicomnode.delivery import resend_by_operator
 from dicomnode.records import outbox_entry_as_dict
 from dicomnode.rendering import render_table
@@ -29,7 +29,7 @@ def outbox() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_command(config_path: Path | None, state: str | None, destination: str | None, limit: int, fmt: str) -> None:
     """Outbox entries, newest first."""
-    with database_session(config_path) as session:
+    with database_session(load_or_exit(config_path)) as session:
         entries = list_entries(session, state=state, destination=destination, limit=limit)
         rows = [{**outbox_entry_as_dict(e), "path": e.path} for e in entries]
     click.echo(json.dumps(rows, indent=2) if fmt == "json" else render_table(rows, COLUMNS))
@@ -40,7 +40,7 @@ def list_command(config_path: Path | None, state: str | None, destination: str |
 @click.argument("entry_id", type=int)
 def resend_command(config_path: Path | None, entry_id: int) -> None:
     """Send entry ENTRY_ID again at the next delivery tick (also a sent or dead one)."""
-    with database_session(config_path, write=True) as session:
+    with database_session(load_or_exit(config_path), write=True) as session:
         entry = resend_by_operator(session, entry_id, via="cli")
         if entry is None:
             raise click.ClickException(f"no outbox entry with id {entry_id}")

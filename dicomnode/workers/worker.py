@@ -47,13 +47,11 @@ class _Heartbeat(threading.Thread):
         super().__init__(name=f"heartbeat-{ticket.id}", daemon=True)
         self.worker, self.ticket, self.period = worker, ticket, period
         self.done = threading.Event()
-        self.lost = False
 
     def run(self) -> None:
         while not self.done.wait(self.period):
             try:
                 if not heartbeat(self.worker.sessions, self.ticket.id, self.ticket.worker_id):
-                    self.lost = True
                     log.warning("job %d is no longer owned by worker %s", self.ticket.id, self.ticket.worker_id)
                     return
             except SQLAlchemyError as exc:
