@@ -61,11 +61,11 @@ def train_and_save(config: TrainConfig, train: DataSource, val: DataSource, out_
     trainer = Trainer(config, train, val, out_dir, extra=extra, init=init)
     net = trainer.fit()
     trained_s = time.perf_counter() - start
-    study_points = operating_points(net, val, "study")
+    study_points = operating_points(net, val, "study", config.min_sensitivity)
     threshold = study_points["thresholds"].get("any", 0.5)
     points = {"study": study_points}
     if extra_val is not None:
-        points["extra_encoder"] = operating_points(net, extra_val, "encoder")
+        points["extra_encoder"] = operating_points(net, extra_val, "encoder", config.min_sensitivity)
     weights = save_checkpoint(net, Path(out_dir) / "hemorrhage.pt", version=version, threshold=threshold)
     sidecar = sidecar_path(weights)
     meta = json.loads(sidecar.read_text(encoding="utf-8"))

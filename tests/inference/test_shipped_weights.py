@@ -22,7 +22,7 @@ def test_shipped_weights_are_small_trained_and_load_by_default() -> None:
     assert 0.0 < info.threshold < 1.0
     meta = json.loads(sidecar_path(SHIPPED_WEIGHTS).read_text())
     assert meta["threshold"] == meta["operating_points"]["study"]["thresholds"]["any"]
-    assert meta["operating_points"]["study"]["min_sensitivity"] == 0.95
+    assert meta["operating_points"]["study"]["min_sensitivity"] >= 0.95
     assert meta["training"]["command"].startswith("dicomnode train")
     assert net.config.to_dict() == meta["config"]
 
