@@ -16,6 +16,8 @@ alone; it is not part of the exported network. Sources without masks (PNG, RSNA,
 Each stage keeps the weights of its best validation loss, counting the weights it started from (a stage
 that never improves on them is discarded), and stops early after ``patience`` epochs without improvement. Losses are the RSNA weighted log loss (:mod:`inference.training.losses`). Random
 draws come from generators seeded by ``seed``; runs on the same machine and thread count repeat.
+Convolutions run in the channels-last memory layout, which oneDNN executes about three times faster on
+the CPU than the default layout; the returned network is back in the default layout.
 A slice-level ``extra`` source (e.g. real PNG slices, "any" label only) can be mixed into stages 1 and 3
 through the auxiliary loss.
 """
@@ -179,6 +181,8 @@ class Trainer:
             self.net.load_state_dict(state.get("state_dict", state))
             logger.info("initialised from %s", init)
         self.dense_head = nn.Conv2d(self.net.feature_size, len(LABELS), 1)
+        self.net.to(memory_format=torch.channels_last)
+        self.dense_head.to(memory_format=torch.channels_last)
         self.history: list[dict[str, Any]] = []
         (self.out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str) + "\n")
 
@@ -195,7 +199,7 @@ class Trainer:
             masks = lesion_channels(sample.lesion_mask if index is None else sample.lesion_mask[index])
         if augment:
             hu, masks = augment_series(hu, self.rng, self.config.augment, masks)
-        return apply_windows(hu), masks
+        return apply_windows(hu).contiguous(memory_format=torch.channels_last), masks
 
     def _dense_term(self, feature_map: torch.Tensor, masks: list[tuple[int, torch.Tensor]]) -> torch.Tensor:
         """Weighted dense loss over the batch rows that have masks (``(first row, masks)`` pairs)."""
@@ -276,7 +280,7 @@ class Trainer:
             if sample.slice_labels is None:
                 continue
             index = _pick_slices(sample, self.config.val_slices_per_series, rng)
-            inputs.append(apply_windows(torch.from_numpy(sample.hu[index])))
+            inputs.append(apply_windows(torch.from_numpy(sample.hu[index])).contiguous(memory_format=torch.channels_last))
             rows, mask = _slice_rows(sample, index)
             labels.append(rows)
             known.append(mask)
@@ -438,4 +442,4 @@ class Trainer:
         self.stage_sequence()
         self.stage_end_to_end()
         logger.info("training finished in %.1f min", (time.perf_counter() - start) / 60)
-        return self.net.eval()
+        return self.net.to(memory_format=torch.contiguous_format).eval()
