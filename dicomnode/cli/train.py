@@ -66,8 +66,6 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
               help="Training series used by the sequence stage (0: all).")
 @click.option("--patience", default=3, show_default=True, type=click.IntRange(1, 100),
               help="Epochs without a better validation loss before a stage stops.")
-@click.option("--dense-weight", default=1.0, show_default=True, type=click.FloatRange(0.0),
-              help="Weight of the encoder's per-cell lesion loss on phantom slices (0: off).")
 @click.option("--min-sensitivity", default=0.95, show_default=True, type=click.FloatRange(0.95, 1.0),
               help="Validation sensitivity the operating point must reach (at least 0.95: a missed bleed "
                    "costs more than a false alarm).")
@@ -79,7 +77,7 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
 def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str, lr: str, seed: int,
           train_seeds: str, val_seeds: str, phantom_size: int, cache: Path | None, val_fraction: float,
           png_finetune: Path | None, width: int, encoder: str, lstm_hidden: int, input_size: int,
-          sequence_series: int, patience: int, dense_weight: float, min_sensitivity: float, init: Path | None, threads: int, version: str, no_progress: bool) -> None:
+          sequence_series: int, patience: int, min_sensitivity: float, init: Path | None, threads: int, version: str, no_progress: bool) -> None:
     """Train the hemorrhage model in three stages and write weights with their operating point."""
     setup_logging()
     from inference.training.run import train_and_save
@@ -91,7 +89,7 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
     config = TrainConfig(
         model=ModelConfig(encoder=encoder, encoder_width=width, lstm_hidden=lstm_hidden, input_size=input_size),
         encoder=stages[0], sequence=stages[1], end_to_end=stages[2], seed=seed, threads=threads, patience=patience,
-        sequence_series=sequence_series or None, dense_weight=dense_weight, min_sensitivity=min_sensitivity,
+        sequence_series=sequence_series or None, min_sensitivity=min_sensitivity,
         progress=not no_progress,
     )
     train_src, val_src = _split(source, data, train_seeds, val_seeds, val_fraction, phantom_size, cache, input_size)

@@ -48,9 +48,8 @@ def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return x.squeeze(1)
 
 
-def augment_series(hu: torch.Tensor, rng: np.random.Generator, config: AugmentConfig = AugmentConfig(),
-                   masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Randomly transform a series, and its lesion masks by the same geometric transform.
+def augment_series(hu: torch.Tensor, rng: np.random.Generator, config: AugmentConfig = AugmentConfig()) -> torch.Tensor:
+    """Randomly transform a series.
 
     Parameters
     ----------
@@ -60,17 +59,14 @@ def augment_series(hu: torch.Tensor, rng: np.random.Generator, config: AugmentCo
         Source of the random draws (seeded by the trainer, so runs repeat).
     config
         Ranges.
-    masks
-        Optional float32 [slices, channels, rows, cols] of 0/1 (e.g. per-class lesion masks); flipped,
-        rotated, zoomed and shifted with the image (nearest neighbour), untouched by the intensity changes.
 
     Returns
     -------
-    tuple of torch.Tensor
-        The HU series (same shape) and the transformed masks (None when none were given).
+    torch.Tensor
+        float32 [slices, rows, cols] in HU, same shape.
     """
     if not config.enabled:
-        return hu, masks
+        return hu
     x = hu.to(torch.float32)
     angle = math.radians(rng.uniform(-config.rotate_degrees, config.rotate_degrees))
     zoom = rng.uniform(*config.zoom)
@@ -81,8 +77,6 @@ def augment_series(hu: torch.Tensor, rng: np.random.Generator, config: AugmentCo
     grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), [x.shape[0], 1, *x.shape[1:]], align_corners=False)
     x = F.grid_sample((x - AIR_HU).unsqueeze(1), grid, mode="bilinear", padding_mode="zeros",
                       align_corners=False).squeeze(1) + AIR_HU
-    if masks is not None:
-        masks = F.grid_sample(masks.to(torch.float32), grid, mode="nearest", padding_mode="zeros", align_corners=False)
     x = x * (1.0 + rng.uniform(-config.hu_gain, config.hu_gain)) + rng.uniform(-config.hu_offset, config.hu_offset)
     if rng.uniform() < config.blur:
         x = _gaussian_blur(x, rng.uniform(0.5, 1.5))
@@ -93,4 +87,4 @@ def augment_series(hu: torch.Tensor, rng: np.random.Generator, config: AugmentCo
         centre, width = PNG_WINDOW
         gray = ((x - (centre - width / 2)) / width * 255.0).clamp(0, 255).round()
         x = torch.from_numpy(png_to_hu(gray.numpy()))
-    return x.contiguous(), masks
+    return x.contiguous()

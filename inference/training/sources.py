@@ -51,9 +51,6 @@ class Sample:
         float32 [6].
     known : numpy.ndarray
         bool [6], which classes are labelled (a PNG set knows only "any").
-    lesion_mask : numpy.ndarray or None
-        uint8 [slices, rows, cols], bit ``i`` set where subtype ``i`` (label column ``i + 1``) is blood;
-        known only for phantoms, which draw it. The trainer uses it for the encoder's dense loss.
     """
 
     key: str
@@ -61,7 +58,6 @@ class Sample:
     slice_labels: np.ndarray | None
     study_labels: np.ndarray
     known: np.ndarray
-    lesion_mask: np.ndarray | None = None
 
     @property
     def n_slices(self) -> int:
@@ -122,7 +118,7 @@ class PhantomSource:
     def _cache_path(self, seed: int) -> Path | None:
         if self.cache_dir is None:
             return None
-        return self.cache_dir / f"phantom-s{seed}-z{self.size}-n{self.n_slices or 'r'}-i{self.input_size}-m.npz"
+        return self.cache_dir / f"phantom-s{seed}-z{self.size}-n{self.n_slices or 'r'}-i{self.input_size}.npz"
 
     def __getitem__(self, index: int) -> Sample:
         from inference.phantoms import generate_study
@@ -131,29 +127,19 @@ class PhantomSource:
         path = self._cache_path(seed)
         if path is not None and path.is_file():
             data = np.load(path)
-            hu, slice_labels, lesion_mask = data["hu"].astype(np.float32), data["slice_labels"], data["lesion_mask"]
+            hu, slice_labels = data["hu"].astype(np.float32), data["slice_labels"]
         else:
             study = generate_study(seed, n_slices=self.n_slices, size=self.size)
             hu = resize_hu(study.hu, self.input_size)
             slice_labels = study.slice_labels
-            lesion_mask = resize_mask(study.lesion_mask, self.input_size)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-                np.savez(tmp, hu=np.rint(hu).astype(np.int16), slice_labels=slice_labels, lesion_mask=lesion_mask)
+                np.savez(tmp, hu=np.rint(hu).astype(np.int16), slice_labels=slice_labels)
                 tmp.replace(path)
                 hu = np.rint(hu).astype(np.float32)
         labels = slice_labels.astype(np.float32)
-        return Sample(f"phantom-{seed}", hu.astype(np.float32, copy=False), labels, labels.max(axis=0), ALL_KNOWN,
-                      lesion_mask)
-
-
-def resize_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    """Bit masks [N, H, W] -> uint8 [N, size, size] (nearest neighbour, so bits stay bits)."""
-    if mask.shape[1:] == (size, size):
-        return mask
-    tensor = torch.from_numpy(np.ascontiguousarray(mask)).unsqueeze(1).to(torch.float32)
-    return F.interpolate(tensor, size=(size, size), mode="nearest").squeeze(1).to(torch.uint8).numpy()
+        return Sample(f"phantom-{seed}", hu.astype(np.float32, copy=False), labels, labels.max(axis=0), ALL_KNOWN)
 
 
 def png_to_hu(gray: np.ndarray, window: tuple[float, float] = PNG_WINDOW) -> np.ndarray:

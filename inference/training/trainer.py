@@ -7,12 +7,6 @@
 3. ``end_to_end``: everything, on windows of consecutive slices (batch-norm statistics frozen), with
    the slice, study and auxiliary losses.
 
-Phantoms come with the blood they drew (per-pixel lesion masks). Where a slice has one, the encoder also
-learns a dense target: a training-only 1x1 convolution on its last feature map predicts, for each cell,
-whether the cell holds blood of each class (deep supervision; the cell is positive when any pixel under
-it is). This teaches the encoder what and where blood is from far fewer slices than the slice labels
-alone; it is not part of the exported network. Sources without masks (PNG, RSNA, CQ500) skip that loss.
-
 Each stage keeps the weights of its best validation loss, counting the weights it started from (a stage
 that never improves on them is discarded), and stops early after ``patience`` epochs without improvement. Losses are the RSNA weighted log loss (:mod:`inference.training.losses`). Random
 draws come from generators seeded by ``seed``; runs on the same machine and thread count repeat.
@@ -35,15 +29,14 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from inference.evaluation.metrics import roc_auc
-from inference.labels import ANY_INDEX, LABELS
+from inference.labels import ANY_INDEX
 from inference.network import HemorrhageNet, ModelConfig
 from inference.preprocess import apply_windows
 from inference.training.augment import AugmentConfig, augment_series
-from inference.training.losses import class_weights, weighted_log_loss
+from inference.training.losses import weighted_log_loss
 from inference.training.sources import DataSource, Sample
 
 logger = logging.getLogger(__name__)
@@ -74,8 +67,6 @@ class TrainConfig:
     extra_per_step: int = 8
     max_window: int = 24
     aux_weight: float = 0.5
-    dense_weight: float = 1.0
-    """Weight of the per-cell lesion loss on slices with lesion masks (0: off)."""
     min_sensitivity: float = 0.95
     """Validation sensitivity the operating points must reach (:mod:`inference.training.run`)."""
     patience: int = 2
@@ -114,23 +105,6 @@ def _pick_slices(sample: Sample, count: int, rng: np.random.Generator) -> np.nda
     if 0 < len(positive) < n:
         weights[positive] = (n - len(positive)) / len(positive)
     return np.sort(rng.choice(n, size=count, replace=False, p=weights / weights.sum()))
-
-
-def lesion_channels(mask: np.ndarray) -> torch.Tensor:
-    """Lesion bit masks [S, H, W] -> float32 [S, 6, H, W] in label order ("any", then the subtypes)."""
-    bits = torch.from_numpy(np.ascontiguousarray(mask)).to(torch.int32)
-    subtypes = [(bits >> i) & 1 for i in range(len(LABELS) - 1)]
-    return torch.stack([(bits != 0).to(torch.int32), *subtypes], dim=1).to(torch.float32)
-
-
-def dense_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """Per-cell log loss of ``logits`` [S, 6, h, w] against pixel masks [S, 6, H, W] ("any" weighted 2).
-
-    A cell's target is 1 when any pixel under it is blood of that class (max pooling to the cell grid).
-    """
-    targets = F.adaptive_max_pool2d(masks, logits.shape[-2:])
-    weight = class_weights().view(1, -1, 1, 1)
-    return F.binary_cross_entropy_with_logits(logits, targets, weight=weight.expand_as(logits))
 
 
 def _slice_rows(sample: Sample, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,34 +154,16 @@ class Trainer:
             state = torch.load(init, map_location="cpu", weights_only=True)
             self.net.load_state_dict(state.get("state_dict", state))
             logger.info("initialised from %s", init)
-        self.dense_head = nn.Conv2d(self.net.feature_size, len(LABELS), 1)
         self.net.to(memory_format=torch.channels_last)
-        self.dense_head.to(memory_format=torch.channels_last)
         self.history: list[dict[str, Any]] = []
         (self.out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str) + "\n")
 
     # ------------------------------------------------------------------ helpers
     def _inputs(self, sample: Sample, index: np.ndarray | None = None, augment: bool = True) -> torch.Tensor:
-        return self._inputs_and_masks(sample, index, augment, with_masks=False)[0]
-
-    def _inputs_and_masks(self, sample: Sample, index: np.ndarray | None = None, augment: bool = True,
-                          with_masks: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Windowed slices and, when the sample has lesion masks and the dense loss is on, their masks."""
         hu = torch.from_numpy(sample.hu if index is None else sample.hu[index])
-        masks = None
-        if with_masks and sample.lesion_mask is not None and self.config.dense_weight > 0:
-            masks = lesion_channels(sample.lesion_mask if index is None else sample.lesion_mask[index])
         if augment:
-            hu, masks = augment_series(hu, self.rng, self.config.augment, masks)
-        return apply_windows(hu).contiguous(memory_format=torch.channels_last), masks
-
-    def _dense_term(self, feature_map: torch.Tensor, masks: list[tuple[int, torch.Tensor]]) -> torch.Tensor:
-        """Weighted dense loss over the batch rows that have masks (``(first row, masks)`` pairs)."""
-        if not masks:
-            return feature_map.sum() * 0.0
-        rows = torch.cat([torch.arange(first, first + len(m)) for first, m in masks])
-        logits = self.dense_head(feature_map[rows])
-        return self.config.dense_weight * dense_loss(logits, torch.cat([m for _, m in masks]))
+            hu = augment_series(hu, self.rng, self.config.augment)
+        return apply_windows(hu).contiguous(memory_format=torch.channels_last)
 
     def _order(self, n: int) -> Iterator[int]:
         while True:
@@ -303,28 +259,21 @@ class Trainer:
 
         def step() -> float:
             inputs, labels, known = self._extra_batch(extra_order)
-            masks: list[tuple[int, torch.Tensor]] = []
-            first = sum(len(x) for x in inputs)
             for _ in range(cfg.series_per_step):
                 sample = self.train[next(order)]
                 index = _pick_slices(sample, cfg.slices_per_series, self.rng)
-                x, m = self._inputs_and_masks(sample, index)
-                if m is not None:
-                    masks.append((first, m))
-                inputs.append(x)
-                first += len(x)
+                inputs.append(self._inputs(sample, index))
                 rows, mask = _slice_rows(sample, index)
                 labels.append(rows)
                 known.append(mask)
-            features, feature_map = self.net.encode(torch.cat(inputs))
+            features, _ = self.net.encode(torch.cat(inputs))
             loss = weighted_log_loss(self.net.aux_logits(features), torch.from_numpy(np.concatenate(labels)),
                                      torch.from_numpy(np.concatenate(known)))
-            loss = loss + self._dense_term(feature_map, masks)
             loss.backward()
             return float(loss.detach())
 
         self.net.train()
-        params = [*self.net.encoder.parameters(), *self.net.cam_head.parameters(), *self.dense_head.parameters()]
+        params = [*self.net.encoder.parameters(), *self.net.cam_head.parameters()]
         self._run_stage("encoder", cfg.encoder, params, step, lambda: self._validate_encoder(val),
                         len(self.train) // cfg.series_per_step)
 
@@ -410,11 +359,9 @@ class Trainer:
                 index = np.arange(first, first + cfg.max_window)
             else:
                 index = np.linspace(0, n - 1, min(n, 2 * cfg.max_window)).round().astype(int)
-            x, masks = self._inputs_and_masks(sample, index)
-            features, feature_map = self.net.encode(x)
+            features, _ = self.net.encode(self._inputs(sample, index))
             slice_logits, study_logits = self.net.sequence(features)
             loss = self._series_loss(slice_logits, study_logits, sample, index if sample.slice_labels is not None else None)
-            loss = loss + self._dense_term(feature_map, [] if masks is None else [(0, masks)])
             if sample.slice_labels is not None:
                 rows, known = _slice_rows(sample, index)
                 loss = loss + cfg.aux_weight * weighted_log_loss(self.net.aux_logits(features), torch.from_numpy(rows), torch.from_numpy(known))
@@ -432,8 +379,8 @@ class Trainer:
             val_cache["features"] = self._features(self.val, "features val")
             return self._validate_sequence(val_cache["features"])
 
-        self._run_stage("end_to_end", cfg.end_to_end, [*self.net.parameters(), *self.dense_head.parameters()], step,
-                        validate, len(self.train))
+        self._run_stage("end_to_end", cfg.end_to_end, list(self.net.parameters()), step, validate,
+                        len(self.train))
 
     def fit(self) -> HemorrhageNet:
         """Run the three stages; return the trained network (eval mode)."""
