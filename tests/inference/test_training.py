@@ -143,11 +143,20 @@ def test_train_command(tmp_path: Path) -> None:
         "train", "--source", "phantoms", "--out", str(tmp_path / "run"), "--epochs", "1,1,1", "--steps", "1,1,1",
         "--train-seeds", "1-2", "--val-seeds", "11-12", "--phantom-size", "32", "--input-size", "32",
         "--width", "4", "--lstm-hidden", "8", "--threads", "1", "--no-progress", "--version", "cli",
+        "--min-sensitivity", "0.99",
     ])
     assert result.exit_code == 0, result.output
     meta = json.loads((tmp_path / "run" / "hemorrhage.json").read_text())
     assert meta["version"] == "cli" and meta["config"]["encoder_width"] == 4
+    assert meta["operating_points"]["study"]["min_sensitivity"] == 0.99
     assert meta["training"]["command"].startswith("dicomnode train") and meta["training"]["data"]["train"] == 2
+
+
+def test_train_command_refuses_an_operating_point_below_095_sensitivity(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--out", str(tmp_path), "--min-sensitivity", "0.9"])
+    assert result.exit_code == 2 and "--min-sensitivity" in result.output
 
 
 def test_train_command_needs_data_for_files(tmp_path: Path) -> None:
