@@ -68,9 +68,14 @@ def bootstrap_auc(labels: np.ndarray, scores: np.ndarray, n_resamples: int = 100
 
 
 def choose_threshold(labels: np.ndarray, scores: np.ndarray, min_sensitivity: float = 0.95) -> float:
-    """The highest threshold whose sensitivity (score >= threshold) reaches ``min_sensitivity``.
+    """Operating point: sensitivity (score >= threshold) at least ``min_sensitivity``, with the best
+    specificity that allows, placed midway between the scores that bound it.
 
-    With no positives, the midpoint above every score would flag nothing; 0.5 is returned instead.
+    The highest threshold reaching the sensitivity fixes the best specificity; every threshold above the
+    highest negative score below it keeps that sensitivity and specificity. The midpoint of that interval
+    is returned (the widest margin on both sides), so a positive scoring a little lower than the ones seen
+    here is still flagged at no cost in specificity here. With no negative below the highest threshold,
+    that threshold; with no positives, 0.5 (the midpoint above every score would flag nothing).
     """
     y = np.asarray(labels).astype(bool).ravel()
     s = np.asarray(scores, dtype=np.float64).ravel()
@@ -78,7 +83,11 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, min_sensitivity: fl
     if len(positives) == 0:
         return 0.5
     needed = int(np.ceil(min_sensitivity * len(positives) - 1e-9))
-    return float(positives[max(needed, 1) - 1])
+    highest = float(positives[max(needed, 1) - 1])
+    negatives_below = s[~y][s[~y] < highest]
+    if len(negatives_below) == 0:
+        return highest
+    return (float(negatives_below.max()) + highest) / 2.0
 
 
 @dataclass(frozen=True)

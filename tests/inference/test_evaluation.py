@@ -58,9 +58,19 @@ def test_operating_point_reaches_the_sensitivity() -> None:
     s = y * 0.5 + rng.uniform(size=300)
     for target in (0.9, 0.95, 0.98, 1.0):
         t = choose_threshold(y, s, target)
-        sensitivity = (s[y == 1] >= t).mean()
-        assert sensitivity >= target
-        assert (s[y == 1] >= np.nextafter(t, 2.0)).mean() < target or t == s[y == 1].max()
+        assert (s[y == 1] >= t).mean() >= target
+        highest = np.sort(s[y == 1])[::-1][int(np.ceil(target * (y == 1).sum())) - 1]
+        assert (s[y == 1] >= np.nextafter(highest, 2.0)).mean() < target  # no higher threshold reaches it
+        assert (s[y == 0] < t).mean() == (s[y == 0] < highest).mean()  # the best specificity that allows
+
+
+def test_operating_point_lies_midway_in_the_gap() -> None:
+    y = np.array([1, 1, 1, 0, 0, 0])
+    s = np.array([0.99, 0.97, 0.95, 0.30, 0.10, 0.96])
+    assert choose_threshold(y, s, 1.0) == pytest.approx((0.30 + 0.95) / 2)
+    assert choose_threshold(y, s, 0.6) == pytest.approx((0.96 + 0.97) / 2)
+    assert choose_threshold(y[:3], s[:3], 1.0) == pytest.approx(0.95)  # no negative: the highest threshold
+    assert choose_threshold(np.zeros(3), s[3:], 0.95) == 0.5
 
 
 def test_binary_metrics_confusion_counts() -> None:
