@@ -77,7 +77,8 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
 def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str, lr: str, seed: int,
           train_seeds: str, val_seeds: str, phantom_size: int, cache: Path | None, val_fraction: float,
           png_finetune: Path | None, width: int, encoder: str, lstm_hidden: int, input_size: int,
-          sequence_series: int, patience: int, min_sensitivity: float, init: Path | None, threads: int, version: str, no_progress: bool) -> None:
+          sequence_series: int, patience: int, min_sensitivity: float, init: Path | None, threads: int, version: str,
+          no_progress: bool) -> None:
     """Train the hemorrhage model in three stages and write weights with their operating point."""
     setup_logging()
     from inference.training.run import train_and_save

@@ -236,7 +236,7 @@ class Trainer:
             if sample.slice_labels is None:
                 continue
             index = _pick_slices(sample, self.config.val_slices_per_series, rng)
-            inputs.append(apply_windows(torch.from_numpy(sample.hu[index])).contiguous(memory_format=torch.channels_last))
+            inputs.append(self._inputs(sample, index, augment=False))
             rows, mask = _slice_rows(sample, index)
             labels.append(rows)
             known.append(mask)
@@ -273,7 +273,7 @@ class Trainer:
             return float(loss.detach())
 
         self.net.train()
-        params = [*self.net.encoder.parameters(), *self.net.cam_head.parameters()]
+        params = list(self.net.encoder.parameters()) + list(self.net.cam_head.parameters())
         self._run_stage("encoder", cfg.encoder, params, step, lambda: self._validate_encoder(val),
                         len(self.train) // cfg.series_per_step)
 
@@ -379,8 +379,7 @@ class Trainer:
             val_cache["features"] = self._features(self.val, "features val")
             return self._validate_sequence(val_cache["features"])
 
-        self._run_stage("end_to_end", cfg.end_to_end, list(self.net.parameters()), step, validate,
-                        len(self.train))
+        self._run_stage("end_to_end", cfg.end_to_end, list(self.net.parameters()), step, validate, len(self.train))
 
     def fit(self) -> HemorrhageNet:
         """Run the three stages; return the trained network (eval mode)."""
