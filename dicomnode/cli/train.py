@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from dicomnode.cli.options import setup_logging
+from inference.evaluation.metrics import MIN_SENSITIVITY
 from inference.network import ModelConfig
 from inference.training.factory import SOURCES, Subset, build_source, hashed_split
 from inference.training.sources import DataSource, PngSource
@@ -66,9 +67,10 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
               help="Training series used by the sequence stage (0: all).")
 @click.option("--patience", default=3, show_default=True, type=click.IntRange(1, 100),
               help="Epochs without a better validation loss before a stage stops.")
-@click.option("--min-sensitivity", default=0.95, show_default=True, type=click.FloatRange(0.95, 1.0),
-              help="Validation sensitivity the operating point must reach (at least 0.95: a missed bleed "
-                   "costs more than a false alarm).")
+@click.option("--min-sensitivity", default=MIN_SENSITIVITY, show_default=True,
+              type=click.FloatRange(MIN_SENSITIVITY, 1.0),
+              help=f"Validation sensitivity the operating point must reach (at least {MIN_SENSITIVITY}: a missed "
+                   "bleed costs more than a false alarm).")
 @click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Start from this state dict (e.g. OUT/stage-sequence.pt of an earlier run, same architecture).")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64))

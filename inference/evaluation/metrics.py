@@ -67,7 +67,12 @@ def bootstrap_auc(labels: np.ndarray, scores: np.ndarray, n_resamples: int = 100
     return float(np.quantile(values, alpha)), float(np.quantile(values, 1.0 - alpha))
 
 
-def choose_threshold(labels: np.ndarray, scores: np.ndarray, min_sensitivity: float = 0.95) -> float:
+MIN_SENSITIVITY = 0.95
+"""The lowest validation sensitivity an operating point may be chosen for (a missed bleed costs more than a
+false alarm)."""
+
+
+def choose_threshold(labels: np.ndarray, scores: np.ndarray, min_sensitivity: float = MIN_SENSITIVITY) -> float:
     """Operating point: sensitivity (score >= threshold) at least ``min_sensitivity``, with the best
     specificity that allows, placed midway between the scores that bound it.
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from inference.checkpoint import save_checkpoint, sidecar_path
-from inference.evaluation.metrics import choose_threshold, roc_auc
+from inference.evaluation.metrics import MIN_SENSITIVITY, choose_threshold, roc_auc
 from inference.evaluation.predict import predict_source
 from inference.labels import LABELS
 from inference.network import HemorrhageNet
@@ -28,7 +28,6 @@ from inference.training.trainer import Trainer, TrainConfig
 
 logger = logging.getLogger(__name__)
 
-MIN_SENSITIVITY = 0.95
 THRESHOLD_RANGE = (1e-4, 1.0 - 1e-4)
 
 

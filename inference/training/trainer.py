@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from inference.evaluation.metrics import roc_auc
+from inference.evaluation.metrics import MIN_SENSITIVITY, roc_auc
 from inference.labels import ANY_INDEX
 from inference.network import HemorrhageNet, ModelConfig
 from inference.preprocess import apply_windows
@@ -67,7 +67,7 @@ class TrainConfig:
     extra_per_step: int = 8
     max_window: int = 24
     aux_weight: float = 0.5
-    min_sensitivity: float = 0.95
+    min_sensitivity: float = MIN_SENSITIVITY
     """Validation sensitivity the operating points must reach (:mod:`inference.training.run`)."""
     patience: int = 2
     weight_decay: float = 1e-4
