@@ -47,8 +47,8 @@ def apply_windows(hu: torch.Tensor, windows: tuple[Window, ...] = WINDOWS) -> to
     torch.Tensor
         float32 [slices, len(windows), rows, cols] in [0, 1].
     """
-    centers = torch.tensor([w.center for w in windows], dtype=torch.float32).view(1, -1, 1, 1)
-    widths = torch.tensor([w.width for w in windows], dtype=torch.float32).view(1, -1, 1, 1)
+    centers = torch.tensor([w.center for w in windows], dtype=torch.float32, device=hu.device).view(1, -1, 1, 1)
+    widths = torch.tensor([w.width for w in windows], dtype=torch.float32, device=hu.device).view(1, -1, 1, 1)
     low = centers - widths / 2
     return ((hu.unsqueeze(1) - low) / widths).clamp_(0.0, 1.0)
 

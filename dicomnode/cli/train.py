@@ -17,7 +17,7 @@ from inference.evaluation.metrics import MIN_SENSITIVITY
 from inference.network import ModelConfig
 from inference.training.factory import SOURCES, Subset, build_source, hashed_split
 from inference.training.sources import DataSource, PngSource
-from inference.training.trainer import StageConfig, TrainConfig
+from inference.training.trainer import StageConfig, TrainConfig, training_device
 
 
 def _triple(text: str, cast: type, option: str) -> tuple:
@@ -74,28 +74,45 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
 @click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Start from this state dict (e.g. OUT/stage-sequence.pt of an earlier run, same architecture).")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--device", default="cpu", show_default=True,
+              help="Where the network trains: cpu, or cuda / cuda:N for a GPU.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Processes that generate the missing phantom studies into --cache before training.")
+@click.option("--series-per-step", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Series per training step (8 slices each in the encoder stage).")
+@click.option("--extra-per-step", default=8, show_default=True, type=click.IntRange(0, 256),
+              help="--png-finetune slices per encoder and end-to-end step.")
 @click.option("--version", default="dev", show_default=True, help="Version written into the sidecar.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str, lr: str, seed: int,
           train_seeds: str, val_seeds: str, phantom_size: int, cache: Path | None, val_fraction: float,
           png_finetune: Path | None, width: int, encoder: str, lstm_hidden: int, input_size: int,
-          sequence_series: int, patience: int, min_sensitivity: float, init: Path | None, threads: int, version: str,
-          no_progress: bool) -> None:
+          sequence_series: int, patience: int, min_sensitivity: float, init: Path | None, threads: int, device: str,
+          workers: int, series_per_step: int, extra_per_step: int, version: str, no_progress: bool) -> None:
     """Train the hemorrhage model in three stages and write weights with their operating point."""
     setup_logging()
     from inference.training.run import train_and_save
 
     if source != "phantoms" and data is None:
         raise click.UsageError(f"--source {source} needs --data FOLDER")
+    if workers > 1 and (source != "phantoms" or cache is None):
+        raise click.UsageError("--workers generates phantoms into the cache: it needs --source phantoms and --cache")
+    try:
+        training_device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--device") from exc
     n_epochs, n_steps, rates = _triple(epochs, int, "--epochs"), _triple(steps, int, "--steps"), _triple(lr, float, "--lr")
     stages = [StageConfig(e, r, s or None) for e, r, s in zip(n_epochs, rates, n_steps)]
     config = TrainConfig(
         model=ModelConfig(encoder=encoder, encoder_width=width, lstm_hidden=lstm_hidden, input_size=input_size),
         encoder=stages[0], sequence=stages[1], end_to_end=stages[2], seed=seed, threads=threads, patience=patience,
-        sequence_series=sequence_series or None, min_sensitivity=min_sensitivity,
-        progress=not no_progress,
+        sequence_series=sequence_series or None, min_sensitivity=min_sensitivity, device=device,
+        series_per_step=series_per_step, extra_per_step=extra_per_step, progress=not no_progress,
     )
     train_src, val_src = _split(source, data, train_seeds, val_seeds, val_fraction, phantom_size, cache, input_size)
+    if workers > 1:
+        for phantoms in (train_src, val_src):
+            phantoms.fill_cache(workers)
     extra = extra_val = None
     if png_finetune is not None:
         extra = PngSource(png_finetune, split="finetune", input_size=input_size)

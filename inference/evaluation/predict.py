@@ -1,7 +1,8 @@
 """Run a :class:`~inference.network.HemorrhageNet` over a data source and collect probabilities and labels.
 
-The computation is the torch engine's on the CPU (:mod:`inference.engines.torch_engine`): the slices are
-preprocessed (three windows) and encoded in batches, then the sequence part reads all slice features.
+The computation is the torch engine's (:mod:`inference.engines.torch_engine`), on the device the network's
+weights are on (the CPU, or the GPU during a CUDA training run): the slices are preprocessed (three windows)
+and encoded in batches, then the sequence part reads all slice features.
 The encoder's auxiliary per-slice classifier (the CAM head) is collected too, for slice-level sets.
 """
 
@@ -59,14 +60,15 @@ class SourcePredictions:
 def run_series(net: HemorrhageNet, hu: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """HU series -> (slice probabilities [N, 6], study probabilities [6], encoder probabilities [N, 6])."""
     size = net.config.input_size
+    device = next(net.parameters()).device
     features, aux = [], []
     for first in range(0, hu.shape[0], batch_size):
-        batch = apply_windows(torch.from_numpy(resize_hu(hu[first : first + batch_size], size)))
+        batch = apply_windows(torch.from_numpy(resize_hu(hu[first : first + batch_size], size)).to(device))
         pooled, _ = net.encode(batch)
         features.append(pooled)
         aux.append(torch.sigmoid(net.aux_logits(pooled)))
     slice_logits, study_logits = net.sequence(torch.cat(features))
-    return (torch.sigmoid(slice_logits).numpy(), torch.sigmoid(study_logits).numpy(), torch.cat(aux).numpy())
+    return tuple(torch.sigmoid(t).cpu().numpy() for t in (slice_logits, study_logits)) + (torch.cat(aux).cpu().numpy(),)
 
 
 def predict_source(net: HemorrhageNet, source: DataSource, progress: bool = False) -> SourcePredictions:

@@ -39,7 +39,7 @@ class AugmentConfig:
 
 def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     radius = max(1, int(math.ceil(2.5 * sigma)))
-    grid = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    grid = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
     kernel = torch.exp(-(grid**2) / (2 * sigma**2))
     kernel = kernel / kernel.sum()
     x = x.unsqueeze(1)
@@ -54,7 +54,8 @@ def augment_series(hu: torch.Tensor, rng: np.random.Generator, config: AugmentCo
     Parameters
     ----------
     hu
-        float32 [slices, rows, cols] in HU.
+        float32 [slices, rows, cols] in HU, on any device (the result stays there; the noise is drawn on the
+        CPU so that a seed gives the same draws everywhere).
     rng
         Source of the random draws (seeded by the trainer, so runs repeat).
     config
@@ -73,7 +74,7 @@ def augment_series(hu: torch.Tensor, rng: np.random.Generator, config: AugmentCo
     flip = -1.0 if rng.uniform() < config.flip else 1.0
     tx, ty = rng.uniform(-config.shift, config.shift, size=2)
     cos, sin = math.cos(angle) / zoom, math.sin(angle) / zoom
-    theta = torch.tensor([[flip * cos, -sin, tx], [flip * sin, cos, ty]], dtype=torch.float32)
+    theta = torch.tensor([[flip * cos, -sin, tx], [flip * sin, cos, ty]], dtype=torch.float32, device=x.device)
     grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), [x.shape[0], 1, *x.shape[1:]], align_corners=False)
     x = F.grid_sample((x - AIR_HU).unsqueeze(1), grid, mode="bilinear", padding_mode="zeros",
                       align_corners=False).squeeze(1) + AIR_HU
@@ -82,9 +83,9 @@ def augment_series(hu: torch.Tensor, rng: np.random.Generator, config: AugmentCo
         x = _gaussian_blur(x, rng.uniform(0.5, 1.5))
     elif rng.uniform() < config.noise:
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
-        x = x + torch.randn(x.shape, generator=gen) * rng.uniform(2.0, 6.0)
+        x = x + torch.randn(x.shape, generator=gen).to(x.device) * rng.uniform(2.0, 6.0)
     if rng.uniform() < config.prewindowed:
         centre, width = PNG_WINDOW
         gray = ((x - (centre - width / 2)) / width * 255.0).clamp(0, 255).round()
-        x = torch.from_numpy(png_to_hu(gray.numpy()))
+        x = torch.from_numpy(png_to_hu(gray.cpu().numpy())).to(x.device)
     return x.contiguous()

@@ -28,7 +28,7 @@ def weighted_log_loss(logits: torch.Tensor, targets: torch.Tensor, known: torch.
     Parameters
     ----------
     logits, targets
-        [..., 6] logits and 0/1 (or soft) targets.
+        [..., 6] logits and 0/1 (or soft) targets (moved to the logits' device).
     known
         bool, broadcastable to [..., 6]: classes that count for each row (None: all).
     any_weight
@@ -40,8 +40,8 @@ def weighted_log_loss(logits: torch.Tensor, targets: torch.Tensor, known: torch.
         Scalar: per row, sum(w * bce * known) / sum(w * known); then the mean over rows with a known class.
     """
     weights = class_weights(any_weight).to(logits.device, logits.dtype)
-    bce = F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), reduction="none")
-    mask = torch.ones_like(bce) if known is None else known.to(bce.dtype).expand_as(bce)
+    bce = F.binary_cross_entropy_with_logits(logits, targets.to(logits.device, logits.dtype), reduction="none")
+    mask = torch.ones_like(bce) if known is None else known.to(bce.device, bce.dtype).expand_as(bce)
     per_row_weight = (weights * mask).sum(dim=-1)
     per_row = (weights * mask * bce).sum(dim=-1) / per_row_weight.clamp_min(1e-12)
     valid = per_row_weight > 0

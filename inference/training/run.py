@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from inference.checkpoint import save_checkpoint, sidecar_path
 from inference.evaluation.metrics import MIN_SENSITIVITY, choose_threshold, roc_auc
@@ -46,6 +47,13 @@ def operating_points(net: HemorrhageNet, source: DataSource, level: str = "study
     return points
 
 
+def _device_name(device: str) -> str:
+    """``cpu``, or the GPU's name (e.g. ``cuda: NVIDIA H200``) for the sidecar."""
+    if device.startswith("cuda"):
+        return f"{device}: {torch.cuda.get_device_name(torch.device(device))}"
+    return device
+
+
 def train_and_save(config: TrainConfig, train: DataSource, val: DataSource, out_dir: Path, version: str,
                    extra: DataSource | None = None, extra_val: DataSource | None = None,
                    command: str = "", data: dict[str, Any] | None = None, init: Path | None = None) -> Path:
@@ -66,13 +74,13 @@ def train_and_save(config: TrainConfig, train: DataSource, val: DataSource, out_
     points = {"study": study_points}
     if extra_val is not None:
         points["extra_encoder"] = operating_points(net, extra_val, "encoder", config.min_sensitivity)
-    weights = save_checkpoint(net, Path(out_dir) / "hemorrhage.pt", version=version, threshold=threshold)
+    weights = save_checkpoint(net.cpu(), Path(out_dir) / "hemorrhage.pt", version=version, threshold=threshold)
     sidecar = sidecar_path(weights)
     meta = json.loads(sidecar.read_text(encoding="utf-8"))
     meta.update({
         "operating_points": points,
         "training": {"command": command, "data": data or {}, "seed": config.seed,
-                     "init": str(init) if init else None,
+                     "init": str(init) if init else None, "device": _device_name(config.device),
                      "wall_time_minutes": round((time.perf_counter() - start) / 60, 1),
                      "training_minutes": round(trained_s / 60, 1), "history": trainer.history},
     })

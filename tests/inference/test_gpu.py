@@ -67,3 +67,23 @@ def test_tensorrt_builds_fp16_engines_once_and_reuses_the_cache(random_net, onnx
     assert prediction.backend.startswith("tensorrt:")
     assert np.abs(reference.slice_probs - prediction.slice_probs).max() <= 2e-2
     assert np.abs(reference.study_probs - prediction.study_probs).max() <= 2e-2
+
+
+@needs_cuda
+def test_training_runs_on_cuda_and_saves_cpu_weights(tmp_path) -> None:
+    from inference.checkpoint import load_checkpoint
+    from inference.network import ModelConfig
+    from inference.training.run import train_and_save
+    from inference.training.sources import PhantomSource
+    from inference.training.trainer import StageConfig, TrainConfig
+
+    config = TrainConfig(model=ModelConfig(encoder_width=4, lstm_hidden=8, input_size=32),
+                         encoder=StageConfig(1, 1e-3, 2), sequence=StageConfig(1, 1e-3, 2),
+                         end_to_end=StageConfig(1, 1e-4, 2), series_per_step=2, slices_per_series=3,
+                         max_window=4, threads=1, progress=False, val_slices_per_series=2, device="cuda")
+    train = PhantomSource([1, 2, 3], size=32, n_slices=6, input_size=32)
+    val = PhantomSource([11, 12], size=32, n_slices=6, input_size=32)
+    weights = train_and_save(config, train, val, tmp_path, version="gpu-test")
+    net, info = load_checkpoint(weights)
+    assert all(p.device.type == "cpu" and torch.isfinite(p).all() for p in net.parameters())
+    assert 0.0 < info.threshold < 1.0

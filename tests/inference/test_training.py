@@ -150,6 +150,47 @@ def test_train_command(tmp_path: Path) -> None:
     assert meta["version"] == "cli" and meta["config"]["encoder_width"] == 4
     assert meta["operating_points"]["study"]["min_sensitivity"] == 0.99
     assert meta["training"]["command"].startswith("dicomnode train") and meta["training"]["data"]["train"] == 2
+    assert meta["training"]["device"] == "cpu"
+
+
+def test_train_command_fills_the_phantom_cache_with_workers(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    cache = tmp_path / "cache"
+    result = CliRunner().invoke(main, [
+        "train", "--source", "phantoms", "--out", str(tmp_path / "run"), "--epochs", "1,0,0", "--steps", "1,0,0",
+        "--train-seeds", "1-3", "--val-seeds", "11-12", "--phantom-size", "32", "--input-size", "32",
+        "--width", "4", "--lstm-hidden", "8", "--threads", "1", "--no-progress", "--cache", str(cache),
+        "--workers", "2", "--series-per-step", "3", "--extra-per-step", "0",
+    ])
+    assert result.exit_code == 0, result.output
+    assert len(list(cache.glob("phantom-s*.npz"))) == 5
+    config = json.loads((tmp_path / "run" / "train_config.json").read_text())
+    assert config["series_per_step"] == 3 and config["extra_per_step"] == 0
+
+
+def test_train_command_workers_need_a_cache(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--out", str(tmp_path), "--workers", "2"])
+    assert result.exit_code == 2 and "--cache" in result.output
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_train_command_refuses_cuda_without_a_gpu(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--out", str(tmp_path), "--device", "cuda"])
+    assert result.exit_code == 2 and "sees no CUDA GPU" in result.output
+    assert not (tmp_path / "train_config.json").exists()
+
+
+def test_training_device_names() -> None:
+    from inference.training.trainer import training_device
+
+    assert training_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="cpu or cuda"):
+        training_device("meta")
 
 
 def test_train_command_refuses_an_operating_point_below_095_sensitivity(tmp_path: Path) -> None:

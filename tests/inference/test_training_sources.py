@@ -28,6 +28,20 @@ def test_phantom_source_generates_and_caches(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.slice_labels, first.slice_labels)
 
 
+def test_phantom_cache_filled_by_worker_processes_matches_on_demand_generation(tmp_path: Path) -> None:
+    source = PhantomSource([3, 4, 5], size=32, n_slices=4, cache_dir=tmp_path / "filled", input_size=32)
+    assert source.fill_cache(workers=2) == 3
+    assert source.fill_cache(workers=2) == 0
+    on_demand = PhantomSource([4], size=32, n_slices=4, input_size=32)[0]
+    np.testing.assert_array_equal(source[1].slice_labels, on_demand.slice_labels)
+    np.testing.assert_array_equal(source[1].hu, np.rint(on_demand.hu))
+
+
+def test_phantom_cache_fill_needs_a_folder() -> None:
+    with pytest.raises(ValueError, match="cache folder"):
+        PhantomSource([1], size=32).fill_cache(workers=2)
+
+
 def test_phantom_source_resamples_to_input_size() -> None:
     sample = PhantomSource([5], size=48, n_slices=3, input_size=32)[0]
     assert sample.hu.shape == (3, 32, 32)
