@@ -204,4 +204,7 @@ def benchmark_cmd(slices: int, size: int, repeats: int, backends: tuple[str, ...
 
 from dicomnode.cli.evaluate import evaluate as _evaluate  # noqa: E402  (its own module; registered here)
 
+from dicomnode.cli.operating_point import operating_point as _operating_point  # noqa: E402  (likewise)
+
 model.add_command(_evaluate)
+model.add_command(_operating_point)

@@ -3,7 +3,7 @@
 The operating point is the threshold on the study-level "any" probability whose sensitivity on the
 validation series is at least ``min_sensitivity`` (a missed bleed costs more than a false alarm), with the
 best specificity that allows, midway between the validation scores that bound it
-(:func:`inference.evaluation.metrics.choose_threshold`). It becomes the sidecar's ``threshold``; per-class
+(:func:`inference.evaluation.operating_point.operating_points`). It becomes the sidecar's ``threshold``; per-class
 thresholds chosen the same way, and the threshold for a slice-level validation set (e.g. real PNG slices, on
 the encoder's per-slice output), are stored under ``operating_points``.
 """
@@ -16,35 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from inference.checkpoint import save_checkpoint, sidecar_path
-from inference.evaluation.metrics import MIN_SENSITIVITY, choose_threshold, roc_auc
-from inference.evaluation.predict import predict_source
-from inference.labels import LABELS
-from inference.network import HemorrhageNet
+from inference.evaluation.operating_point import operating_points
 from inference.training.sources import DataSource
 from inference.training.trainer import Trainer, TrainConfig
 
 logger = logging.getLogger(__name__)
-
-THRESHOLD_RANGE = (1e-4, 1.0 - 1e-4)
-
-
-def operating_points(net: HemorrhageNet, source: DataSource, level: str = "study",
-                     min_sensitivity: float = MIN_SENSITIVITY) -> dict[str, Any]:
-    """Per-class thresholds reaching ``min_sensitivity`` on ``source`` at ``level`` (plus AUCs, counts)."""
-    probs, labels, known = predict_source(net, source).level(level)
-    points: dict[str, Any] = {"source": source.name, "level": level, "min_sensitivity": min_sensitivity,
-                              "n": int(len(probs)), "thresholds": {}, "auc": {}}
-    for c, label in enumerate(LABELS):
-        rows = known[:, c]
-        y, p = labels[rows, c], probs[rows, c]
-        if rows.any() and 0 < y.sum() < len(y):
-            points["thresholds"][label] = float(np.clip(choose_threshold(y, p, min_sensitivity), *THRESHOLD_RANGE))
-            points["auc"][label] = roc_auc(y, p)
-    return points
 
 
 def _device_name(device: str) -> str:
