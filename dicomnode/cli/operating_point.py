@@ -21,7 +21,8 @@ from inference.evaluation.metrics import MIN_SENSITIVITY
 @click.option("--weights", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Weights (.pt) whose sidecar (.json) holds the operating points.")
 @click.option("--source", type=click.Choice(["phantoms", "rsna", "cq500", "png"]), default="phantoms", show_default=True)
-@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of labelled validation data (rsna, cq500 or png layout); rsna and cq500 use every study in it.")
 @click.option("--seeds", default="10000-10199", show_default=True,
               help="Phantom seeds of the validation set (never the test seeds).")
 @click.option("--size", default=256, show_default=True, type=click.IntRange(32, 512), help="Phantom rows = columns.")
