@@ -36,7 +36,7 @@ from inference.evaluation.metrics import MIN_SENSITIVITY
 @click.option("--write", is_flag=True, help="Store the new thresholds in the sidecar (default: only print them).")
 def operating_point(weights: Path, source: str, data: Path | None, seeds: str, size: int, split: str,
                     cache: Path | None, min_sensitivity: float, threads: int, write: bool) -> None:
-    """Re-choose the per-class thresholds of WEIGHTS on labelled validation data."""
+    """Re-choose the per-class thresholds of --weights on labelled validation data."""
     setup_logging()
     import torch
 
