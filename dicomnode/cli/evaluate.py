@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from dicomnode.cli.options import config_option, load_or_exit, setup_logging
+from dicomnode.cli.options import config_option, load_or_exit, require_data, setup_logging
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +73,7 @@ def evaluate(source: str, data: Path | None, seeds: str, size: int, slices: int 
         net, info = load_model(weights or section.weights)
     except InferenceError as exc:
         raise click.ClickException(str(exc)) from exc
-    if source != "phantoms" and data is None:
-        raise click.UsageError(f"--source {source} needs --data FOLDER")
+    require_data(source, data)
     src = build_source(source, data, seeds=seeds, split=split, size=size, cache_dir=cache,
                        input_size=info.config.input_size, n_slices=slices)
     if level == "auto":

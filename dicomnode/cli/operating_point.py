@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from dicomnode.cli.options import setup_logging
+from dicomnode.cli.options import require_data, setup_logging
 from inference.evaluation.metrics import MIN_SENSITIVITY
 
 
@@ -45,8 +45,7 @@ def operating_point(weights: Path, source: str, data: Path | None, seeds: str, s
     from inference.evaluation.operating_point import POINT_KEYS, operating_points, record_operating_points
     from inference.training.factory import build_source
 
-    if source != "phantoms" and data is None:
-        raise click.UsageError(f"--source {source} needs --data FOLDER")
+    require_data(source, data)
     torch.set_num_threads(threads)
     try:
         net, info = load_checkpoint(weights)

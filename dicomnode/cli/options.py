@@ -57,3 +57,9 @@ def database_session(config: Config, write: bool = False) -> Iterator[Session]:
 
 def setup_logging(verbose: bool = False, json_logs: bool = False) -> None:
     configure_logging(verbose=verbose, json_logs=json_logs)
+
+
+def require_data(source: str, data: Path | None) -> None:
+    """Stop with a usage error when a file-based training or evaluation ``source`` has no ``--data`` folder."""
+    if source != "phantoms" and data is None:
+        raise click.UsageError(f"--source {source} needs --data FOLDER")

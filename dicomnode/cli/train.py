@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from dicomnode.cli.options import setup_logging
+from dicomnode.cli.options import require_data, setup_logging
 from inference.evaluation.metrics import MIN_SENSITIVITY
 from inference.network import ModelConfig
 from inference.training.factory import SOURCES, Subset, build_source, hashed_split
@@ -93,8 +93,7 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
     setup_logging()
     from inference.training.run import train_and_save
 
-    if source != "phantoms" and data is None:
-        raise click.UsageError(f"--source {source} needs --data FOLDER")
+    require_data(source, data)
     if workers > 1 and (source != "phantoms" or cache is None):
         raise click.UsageError("--workers generates phantoms into the cache: it needs --source phantoms and --cache")
     try:
