@@ -13,10 +13,11 @@ from pathlib import Path
 import click
 
 from dicomnode.cli.options import require_data, setup_logging
+from dicomnode.cli.phantom import SUBTYPE_CHOICES
 from inference.evaluation.metrics import MIN_SENSITIVITY
 from inference.network import ModelConfig
-from inference.training.factory import SOURCES, Subset, build_source, hashed_split
-from inference.training.sources import DataSource, PngSource
+from inference.training.factory import SOURCES, Concat, Subset, build_source, hashed_split, parse_range
+from inference.training.sources import DataSource, PhantomSource, PngSource
 from inference.training.trainer import StageConfig, TrainConfig, training_device
 
 
@@ -25,6 +26,33 @@ def _triple(text: str, cast: type, option: str) -> tuple:
     if len(parts) != 3:
         raise click.BadParameter(f"{option} takes three comma-separated values (encoder,sequence,end_to_end)")
     return tuple(cast(p) for p in parts)
+
+
+def _enrichment(specs: tuple[str, ...], train_seeds: str, val_seeds: str) -> list[tuple[str, list[int]]]:
+    """``REQUEST:SEEDS`` options -> (request, seeds); every phantom seed of the run used once.
+
+    A seed fixes the head and the scan whatever the request, so an enrichment seed shared with the
+    validation seeds would leak the same anatomy into training.
+    """
+    choices = {choice.lower(): choice for choice in SUBTYPE_CHOICES}
+    parsed, seen = [], {"--train-seeds": set(parse_range(train_seeds)), "--val-seeds": set(parse_range(val_seeds))}
+    if seen["--train-seeds"] & seen["--val-seeds"]:
+        raise click.BadParameter("--train-seeds and --val-seeds overlap", param_hint="--val-seeds")
+    for spec in specs:
+        request, _, seeds_text = spec.partition(":")
+        if request.strip().lower() not in choices or not seeds_text.strip():
+            raise click.BadParameter(f"{spec!r}: expected REQUEST:SEEDS with REQUEST one of "
+                                     f"{', '.join(SUBTYPE_CHOICES)}, e.g. IPH:100000-100399", param_hint="--enrich")
+        try:
+            seeds = parse_range(seeds_text)
+        except ValueError as exc:
+            raise click.BadParameter(f"{spec!r}: {exc}", param_hint="--enrich") from exc
+        for option, used in seen.items():
+            if used & set(seeds):
+                raise click.BadParameter(f"{spec!r} shares seeds with {option}", param_hint="--enrich")
+        seen[f"--enrich {spec}"] = set(seeds)
+        parsed.append((choices[request.strip().lower()], seeds))
+    return parsed
 
 
 def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val_fraction: float,
@@ -52,6 +80,9 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--train-seeds", default="0-599", show_default=True, help="Phantom seeds for training.")
 @click.option("--val-seeds", default="10000-10099", show_default=True, help="Phantom seeds for validation.")
+@click.option("--enrich", multiple=True, metavar="REQUEST:SEEDS",
+              help="Extra training phantoms generated with a subtype request (any, none, EDH, SDH, SAH, IPH, IVH), "
+                   "e.g. IPH:100000-100399; repeatable. Validation keeps the natural mix.")
 @click.option("--phantom-size", default=256, show_default=True, type=click.IntRange(32, 512))
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache folder for generated phantoms (e.g. var/cache/phantoms).")
@@ -85,7 +116,7 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
 @click.option("--version", default="dev", show_default=True, help="Version written into the sidecar.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str, lr: str, seed: int,
-          train_seeds: str, val_seeds: str, phantom_size: int, cache: Path | None, val_fraction: float,
+          train_seeds: str, val_seeds: str, enrich: tuple[str, ...], phantom_size: int, cache: Path | None, val_fraction: float,
           png_finetune: Path | None, width: int, encoder: str, lstm_hidden: int, input_size: int,
           sequence_series: int, patience: int, min_sensitivity: float, init: Path | None, threads: int, device: str,
           workers: int, series_per_step: int, extra_per_step: int, version: str, no_progress: bool) -> None:
@@ -96,6 +127,9 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
     require_data(source, data)
     if workers > 1 and (source != "phantoms" or cache is None):
         raise click.UsageError("--workers generates phantoms into the cache: it needs --source phantoms and --cache")
+    if enrich and source != "phantoms":
+        raise click.UsageError("--enrich adds phantom studies: it needs --source phantoms")
+    enrichment = _enrichment(enrich, train_seeds, val_seeds) if source == "phantoms" else []
     try:
         training_device(device)
     except (RuntimeError, ValueError) as exc:
@@ -109,15 +143,22 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
         series_per_step=series_per_step, extra_per_step=extra_per_step, progress=not no_progress,
     )
     train_src, val_src = _split(source, data, train_seeds, val_seeds, val_fraction, phantom_size, cache, input_size)
+    enriched = [PhantomSource(seeds, size=phantom_size, cache_dir=cache, input_size=input_size, subtype=request)
+                for request, seeds in enrichment]
     if workers > 1:
-        for phantoms in (train_src, val_src):
+        for phantoms in (train_src, val_src, *enriched):
             phantoms.fill_cache(workers)
+    natural_train = len(train_src)
+    if enriched:
+        train_src = Concat([train_src, *enriched])
     extra = extra_val = None
     if png_finetune is not None:
         extra = PngSource(png_finetune, split="finetune", input_size=input_size)
         extra_val = PngSource(png_finetune, split="validation", input_size=input_size)
     data_info = {"source": source, "data": str(data) if data else None, "train": len(train_src), "val": len(val_src),
                  "train_seeds": train_seeds if source == "phantoms" else None,
+                 "train_natural_mix": natural_train,
+                 "enrich": {spec: len(seeds) for spec, (_, seeds) in zip(enrich, enrichment)},
                  "val_seeds": val_seeds if source == "phantoms" else None,
                  "png_finetune": str(png_finetune) if png_finetune else None,
                  "png_finetune_slices": len(extra) if extra else 0}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +40,26 @@ class Subset:
 
     def __getitem__(self, index: int) -> Sample:
         return self.source[self.indices[index]]
+
+
+class Concat:
+    """The samples of several sources one after the other (e.g. phantoms of the natural mix and enrichment)."""
+
+    def __init__(self, sources: Sequence[DataSource], name: str | None = None) -> None:
+        if not sources:
+            raise ValueError("Concat needs at least one source")
+        self.sources = list(sources)
+        self.name = name or self.sources[0].name
+        self._ends = list(itertools.accumulate(len(source) for source in self.sources))
+
+    def __len__(self) -> int:
+        return self._ends[-1]
+
+    def __getitem__(self, index: int) -> Sample:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        part = bisect.bisect_right(self._ends, index)
+        return self.sources[part][index - (self._ends[part - 1] if part else 0)]
 
 
 def hashed_split(keys: Sequence[str], val_fraction: float, test_fraction: float = 0.0) -> dict[str, list[int]]:

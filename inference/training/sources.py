@@ -106,17 +106,21 @@ class PhantomSource:
         Folder for generated studies (outside the repository, e.g. ``var/`` or ``/tmp``); None: no cache.
     input_size
         Side the HU slices are resampled to when ``size`` differs from it.
+    subtype
+        Subtype request of every study (see :func:`inference.phantoms.generate_study`), e.g. ``IPH`` or
+        ``any`` for training studies that enrich a class; None: the generator's natural mix (half negative).
     """
 
     name = "phantoms"
 
     def __init__(self, seeds: Sequence[int], size: int = 256, n_slices: int | None = None,
-                 cache_dir: Path | None = None, input_size: int = 256) -> None:
+                 cache_dir: Path | None = None, input_size: int = 256, subtype: str | None = None) -> None:
         self.seeds = [int(seed) for seed in seeds]
         self.size = size
         self.n_slices = n_slices
         self.cache_dir = cache_dir
         self.input_size = input_size
+        self.subtype = subtype
 
     def __len__(self) -> int:
         return len(self.seeds)
@@ -124,7 +128,8 @@ class PhantomSource:
     def _cache_path(self, seed: int) -> Path | None:
         if self.cache_dir is None:
             return None
-        return self.cache_dir / f"phantom-s{seed}-z{self.size}-n{self.n_slices or 'r'}-i{self.input_size}.npz"
+        request = f"-r{self.subtype}" if self.subtype is not None else ""
+        return self.cache_dir / f"phantom-s{seed}{request}-z{self.size}-n{self.n_slices or 'r'}-i{self.input_size}.npz"
 
     def fill_cache(self, workers: int) -> int:
         """Generate the studies missing from the cache with ``workers`` processes; return how many were made.
@@ -154,7 +159,7 @@ class PhantomSource:
             data = np.load(path)
             hu, slice_labels = data["hu"].astype(np.float32), data["slice_labels"]
         else:
-            study = generate_study(seed, n_slices=self.n_slices, size=self.size)
+            study = generate_study(seed, subtype=self.subtype, n_slices=self.n_slices, size=self.size)
             hu = resize_hu(study.hu, self.input_size)
             slice_labels = study.slice_labels
             if path is not None:
@@ -164,7 +169,8 @@ class PhantomSource:
                 tmp.replace(path)
                 hu = np.rint(hu).astype(np.float32)
         labels = slice_labels.astype(np.float32)
-        return Sample(f"phantom-{seed}", hu.astype(np.float32, copy=False), labels, labels.max(axis=0), ALL_KNOWN)
+        key = f"phantom-{seed}" if self.subtype is None else f"phantom-{self.subtype}-{seed}"
+        return Sample(key, hu.astype(np.float32, copy=False), labels, labels.max(axis=0), ALL_KNOWN)
 
 
 def _touch(source: PhantomSource, index: int) -> None:

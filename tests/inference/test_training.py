@@ -205,3 +205,48 @@ def test_train_command_needs_data_for_files(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(main, ["train", "--source", "png", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "--data" in result.output
+
+
+def test_train_command_adds_enrichment_phantoms_to_training_only(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    cache = tmp_path / "cache"
+    result = CliRunner().invoke(main, [
+        "train", "--source", "phantoms", "--out", str(tmp_path / "run"), "--epochs", "1,0,0", "--steps", "1,0,0",
+        "--train-seeds", "1-2", "--val-seeds", "11-12", "--enrich", "IPH:100-101", "--enrich", "any:102",
+        "--phantom-size", "32", "--input-size", "32", "--width", "4", "--lstm-hidden", "8", "--threads", "1",
+        "--no-progress", "--cache", str(cache), "--extra-per-step", "0",
+    ])
+    assert result.exit_code == 0, result.output
+    assert len(list(cache.glob("phantom-s10[01]-rIPH-*.npz"))) == 2
+    assert len(list(cache.glob("phantom-s102-rany-*.npz"))) == 1
+    data = json.loads((tmp_path / "run" / "hemorrhage.json").read_text())["training"]["data"]
+    assert data["train"] == 5 and data["train_natural_mix"] == 2 and data["val"] == 2
+    assert data["enrich"] == {"IPH:100-101": 2, "any:102": 1}
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--enrich", "IPH:11"], "shares seeds with --val-seeds"),
+    (["--enrich", "IPH:1"], "shares seeds with --train-seeds"),
+    (["--enrich", "IPH:100-102", "--enrich", "any:102"], "shares seeds with --enrich IPH:100-102"),
+    (["--enrich", "XYZ:100"], "expected REQUEST:SEEDS"),
+    (["--enrich", "IPH:9-3"], "is empty"),
+    (["--val-seeds", "2-3"], "--train-seeds and --val-seeds overlap"),
+])
+def test_train_command_refuses_phantom_seeds_used_twice_or_bad_requests(tmp_path: Path, options: list[str],
+                                                                         message: str) -> None:
+    from dicomnode.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--out", str(tmp_path), "--train-seeds", "1-2", "--val-seeds", "11",
+                                       *options])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "train_config.json").exists()
+
+
+def test_train_command_enrichment_needs_phantoms(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    png = write_png_folder(tmp_path / "png")
+    result = CliRunner().invoke(main, ["train", "--source", "png", "--data", str(png), "--out", str(tmp_path / "run"),
+                                       "--enrich", "IPH:100"])
+    assert result.exit_code == 2 and "--enrich" in result.output

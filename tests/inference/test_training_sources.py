@@ -9,7 +9,7 @@ import pytest
 
 from inference.labels import ANY_INDEX, LABELS
 from inference.training.dicom_sources import Cq500Source, RsnaSource, read_cq500_reads
-from inference.training.factory import Subset, build_source, hashed_split, parse_range
+from inference.training.factory import Concat, Subset, build_source, hashed_split, parse_range
 from inference.training.sources import PhantomSource, PngSource, png_to_hu, split_ids
 from tests.inference.training_fixtures import write_cq500_folder, write_png_folder, write_rsna_folder
 
@@ -40,6 +40,29 @@ def test_phantom_cache_filled_by_worker_processes_matches_on_demand_generation(t
 def test_phantom_cache_fill_needs_a_folder() -> None:
     with pytest.raises(ValueError, match="cache folder"):
         PhantomSource([1], size=32).fill_cache(workers=2)
+
+
+def test_phantom_source_with_a_subtype_request_draws_that_subtype_and_caches_it_apart(tmp_path: Path) -> None:
+    natural = PhantomSource([7], size=32, n_slices=8, cache_dir=tmp_path, input_size=32)[0]
+    source = PhantomSource([7], size=32, n_slices=8, cache_dir=tmp_path, input_size=32, subtype="IPH")
+    sample = source[0]
+    assert sample.key == "phantom-IPH-7" and natural.key == "phantom-7"
+    np.testing.assert_array_equal(sample.study_labels, [1, 0, 1, 0, 0, 0])
+    assert len(list(tmp_path.glob("phantom-s7-rIPH-*.npz"))) == 1 and len(list(tmp_path.glob("*.npz"))) == 2
+    np.testing.assert_array_equal(source[0].hu, sample.hu)
+
+
+def test_concat_reads_its_sources_in_order() -> None:
+    first = PhantomSource([1, 2], size=32, n_slices=2, input_size=32)
+    second = PhantomSource([3], size=32, n_slices=2, input_size=32, subtype="none")
+    both = Concat([first, second])
+    assert len(both) == 3 and both.name == "phantoms"
+    assert [both[i].key for i in range(3)] == ["phantom-1", "phantom-2", "phantom-none-3"]
+    assert not both[2].study_labels.any()
+    with pytest.raises(IndexError):
+        both[3]
+    with pytest.raises(ValueError, match="at least one"):
+        Concat([])
 
 
 def test_phantom_source_resamples_to_input_size() -> None:
