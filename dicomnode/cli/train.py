@@ -157,7 +157,7 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
         extra_val = PngSource(png_finetune, split="validation", input_size=input_size)
     data_info = {"source": source, "data": str(data) if data else None, "train": len(train_src), "val": len(val_src),
                  "train_seeds": train_seeds if source == "phantoms" else None,
-                 "train_natural_mix": natural_train,
+                 "train_natural_mix": natural_train if source == "phantoms" else None,
                  "enrich": {spec: len(seeds) for spec, (_, seeds) in zip(enrich, enrichment)},
                  "val_seeds": val_seeds if source == "phantoms" else None,
                  "png_finetune": str(png_finetune) if png_finetune else None,
