@@ -14,15 +14,14 @@ from inference.phantoms import (
     write_dicom,
     write_ground_truth,
 )
-
-SUBTYPE_CHOICES = ("random", "any", "none", "EDH", "SDH", "SAH", "IPH", "IVH")
+from inference.phantoms.study import REQUESTS
 
 
 @click.command()
 @config_option
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Directory for the DICOM files (CT0001.dcm, ...) and ground_truth.json; must be empty or new.")
-@click.option("--subtype", type=click.Choice(SUBTYPE_CHOICES, case_sensitive=False), default="random",
+@click.option("--subtype", type=click.Choice(REQUESTS, case_sensitive=False), default="random",
               show_default=True,
               help="any: at least one bleed; none: negative; EDH/SDH/SAH/IPH/IVH: that subtype only; "
                    "random: negative half of the time.")

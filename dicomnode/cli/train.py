@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from dicomnode.cli.options import require_data, setup_logging
-from dicomnode.cli.phantom import SUBTYPE_CHOICES
 from inference.evaluation.metrics import MIN_SENSITIVITY
 from inference.network import ModelConfig
+from inference.phantoms.study import REQUESTS
 from inference.training.factory import SOURCES, Concat, Subset, build_source, hashed_split, parse_range
 from inference.training.sources import DataSource, PhantomSource, PngSource
 from inference.training.trainer import StageConfig, TrainConfig, training_device
@@ -34,15 +34,16 @@ def _enrichment(specs: tuple[str, ...], train_seeds: str, val_seeds: str) -> lis
     A seed fixes the head and the scan whatever the request, so an enrichment seed shared with the
     validation seeds would leak the same anatomy into training.
     """
-    choices = {choice.lower(): choice for choice in SUBTYPE_CHOICES}
+    choices = {choice.lower(): choice for choice in REQUESTS}
     parsed, seen = [], {"--train-seeds": set(parse_range(train_seeds)), "--val-seeds": set(parse_range(val_seeds))}
     if seen["--train-seeds"] & seen["--val-seeds"]:
         raise click.BadParameter("--train-seeds and --val-seeds overlap", param_hint="--val-seeds")
     for spec in specs:
         request, _, seeds_text = spec.partition(":")
-        if request.strip().lower() not in choices or not seeds_text.strip():
+        request = choices.get(request.strip().lower(), "")
+        if not request or not seeds_text.strip():
             raise click.BadParameter(f"{spec!r}: expected REQUEST:SEEDS with REQUEST one of "
-                                     f"{', '.join(SUBTYPE_CHOICES)}, e.g. IPH:100000-100399", param_hint="--enrich")
+                                     f"{', '.join(REQUESTS)}, e.g. IPH:100000-100399", param_hint="--enrich")
         try:
             seeds = parse_range(seeds_text)
         except ValueError as exc:
@@ -51,7 +52,7 @@ def _enrichment(specs: tuple[str, ...], train_seeds: str, val_seeds: str) -> lis
             if used & set(seeds):
                 raise click.BadParameter(f"{spec!r} shares seeds with {option}", param_hint="--enrich")
         seen[f"--enrich {spec}"] = set(seeds)
-        parsed.append((choices[request.strip().lower()], seeds))
+        parsed.append((request, seeds))
     return parsed
 
 
