@@ -7,6 +7,8 @@ States::
                       -> queued      (error below ``max_attempts``, or the worker stopped heart-beating)
     skipped                          (selection refused the series, or a newer version replaced it before
                                       it ran; ``reason`` says why)
+    running -> skipped               (the analysis found the series unusable as received: a data problem
+                                      that a retry cannot fix; ``reason`` says why)
 
 A series gets a new job *version* when instances arrive after its previous job was created; the older job
 points to the newer one through ``superseded_by`` (its result is superseded, not silently kept).
@@ -243,6 +245,21 @@ def _failed_attempt(session: Session, job: Job, error: str, timings: dict[str, A
                      detail=detail, **_ids(job))
 
 
+def skip(
+    sessions: sessionmaker[Session], job_id: int, worker_id: str, reason: str, timings: dict[str, Any] | None = None
+) -> bool:
+    """A running job ends ``skipped`` with ``reason`` (no retry); False if the worker no longer owns it."""
+    with sessions.begin() as session:
+        job = _owned(session, job_id, worker_id)
+        if job is None:
+            return False
+        job.state, job.reason, job.finished_at = SKIPPED, reason, utcnow()
+        job.timings, job.worker_id, job.heartbeat_at = timings or {}, None, None
+        record_event(session, "job", "skipped", f"job {job.id} skipped by worker {worker_id}: {reason}",
+                     detail={"job_id": job.id, "worker_id": worker_id, "attempt": job.attempts}, **_ids(job))
+        return True
+
+
 def release(sessions: sessionmaker[Session], job_id: int, worker_id: str, why: str) -> bool:
     """Give a running job back to the queue without counting the attempt (the worker is stopping)."""
     with sessions.begin() as session:
@@ -291,7 +308,7 @@ def retry(session: Session, job_id: int, *, force: bool = False) -> Job:
     if job.superseded_by is not None:
         raise ValueError(f"job {job_id} was superseded by job {job.superseded_by}; retry that one")
     if job.state == SKIPPED and not force:
-        raise ValueError(f"job {job_id} was skipped by selection ({job.reason}); use --force to run it anyway")
+        raise ValueError(f"job {job_id} was skipped ({job.reason}); use --force to run it anyway")
     previous = job.state
     job.state, job.attempts, job.worker_id, job.heartbeat_at = QUEUED, 0, None, None
     job.started_at = job.finished_at = None

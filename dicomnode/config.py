@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from dicomnode.errors import ConfigError
+from dicomnode.uid_policy import UidPolicy
 
 DEFAULT_CONFIG_FILE = Path("dicomnode.toml")
 CONFIG_ENV_VAR = "DICOMNODE_CONFIG"
@@ -48,6 +49,10 @@ class NodeSection(_Section):
     dimse_timeout: float = Field(60.0, gt=0)
     network_timeout: float = Field(60.0, gt=0)
     shutdown_timeout: float = Field(30.0, ge=0, description="seconds open associations get to finish on SIGTERM")
+    uid_policy: UidPolicy = Field(
+        "strict", description="non-conformant Study/Series/SOP Instance UIDs: strict = 0xC210, accept-safe = "
+        "store file-name-safe values with an audit warning (dicomnode.uid_policy)",
+    )
 
     _check_ae = field_validator("ae_title")(classmethod(lambda cls, v: _ae_title(v)))
 

@@ -13,9 +13,12 @@ What it does, each stage timed into ``jobs.timings``::
 Contract:
 
 - The step may take as long as it needs; the worker heart-beats meanwhile.
-- Raising any ``Exception`` fails the attempt: the worker records ``"<type>: <message>"`` as the job's
-  error and re-queues it until ``inference.max_attempts``. Raise :class:`dicomnode.errors.AnalysisError`
-  with a message naming the series and the cause.
+- Raising :class:`dicomnode.errors.UnusableSeries` (a data problem: missing attribute, bad geometry,
+  undecodable pixels) ends the job ``skipped`` with its message as the reason, without retries.
+- Raising any other ``Exception`` fails the attempt: the worker records an administrator's message
+  (:func:`dicomnode.workers.failures.describe_failure`) as the job's error and re-queues it until
+  ``inference.max_attempts``. Raise :class:`dicomnode.errors.AnalysisError` with a message naming the
+  series and the cause.
 - A job can run more than once (a crash after the work but before the commit, a retry): results must be
   idempotent (derive result UIDs from the job id and version so a re-run re-sends the same objects).
 - ``result`` is JSON-serialisable; it is stored in ``jobs.result``. ``timings_ms`` in ``jobs.timings``.
@@ -43,9 +46,10 @@ from db.jobs import Ticket, superseded_by
 from db.series import series_instances
 from dicomnode.config import Config
 from dicomnode.delivery import enqueue
-from dicomnode.errors import AnalysisError, ConfigError
+from dicomnode.errors import AnalysisError, ConfigError, UnusableSeries
 from dicomnode.reports import ReportContext, build_results
 from dicomnode.workers.runtime import ModelRuntime
+from dicomnode.workers.sources import complete_headers
 from inference.errors import VolumeError
 from inference.volume import Volume
 
@@ -87,7 +91,8 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
     try:
         volume = Volume.from_datasets(datasets, max_obliquity_degrees=context.config.selection.max_tilt_degrees)
     except VolumeError as exc:
-        raise AnalysisError(f"series {job.series_uid}: {exc}") from exc
+        raise UnusableSeries(f"series {job.series_uid}: {exc}") from exc
+    datasets = complete_headers(datasets, volume)
     timings["volume_ms"] = _ms(start)
 
     start = time.perf_counter()
