@@ -1,10 +1,14 @@
 """Queue produced objects for delivery and deliver what is due, with backoff and an audit row per attempt.
 
-Two calls, both safe to repeat after a crash:
+Three calls, all safe to repeat after a crash:
 
-:func:`enqueue` (in the analysis step, inside its transaction)
-    writes every dataset under ``[results] dir`` durably and adds one outbox row per (instance,
-    destination). Without ``[[destinations]]`` the files are the result and nothing is queued.
+:func:`~dicomnode.delivery.results_dir.write_results` (in the analysis step, outside any transaction)
+    writes every dataset under ``[results] dir`` durably (temporary name, fsync, rename, fsync of the
+    folder). No database lock is held meanwhile, so C-STORE commits never wait for result files.
+:func:`enqueue` (in the analysis step, in a short transaction after the files are written)
+    adds one outbox row per (instance, destination). Without ``[[destinations]]`` the files are the
+    result and nothing is queued. A crash between the files and the commit leaves files without rows;
+    the job runs again, rewrites the same files (deterministic UIDs, identical bytes) and queues them.
 :func:`deliver_due` (on a scheduler tick, every ``[delivery] tick_seconds``)
     reads the due rows in a short transaction, sends them with one association per destination and batch
     (no database lock is held over the network), then records each attempt and its audit row.
@@ -22,9 +26,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-
-from pydicom.dataset import Dataset
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import outbox as q
@@ -32,28 +33,25 @@ from db.audit import record_event
 from db.models import utcnow
 from dicomnode.config import Config, Destination
 from dicomnode.delivery.backoff import Backoff
-from dicomnode.delivery.results_dir import write_results
 from dicomnode.delivery.scu import ScuSettings, StoreOutcome, StoreRequest, store_batch
 
 logger = logging.getLogger(__name__)
 
 
 def enqueue(
-    session: Session, datasets: Sequence[Dataset], destinations: Sequence[Destination], results_dir: Path, *,
+    session: Session, items: Sequence[q.OutboxItem], destinations: Sequence[Destination], *,
     job_id: int | None = None, now: datetime | None = None,
 ) -> list[q.OutboxEntry]:
-    """Write ``datasets`` under ``results_dir`` and queue them for every destination (idempotent).
+    """Queue already written result files for every destination (idempotent); no file I/O here.
 
     Parameters
     ----------
     session
-        Open session; the caller commits (with the job's own state change, ideally).
-    datasets
-        Produced objects, e.g. from :func:`dicomnode.reports.build_results`.
+        Open session; the caller commits.
+    items
+        What :func:`~dicomnode.delivery.results_dir.write_results` returned (the files are durable).
     destinations
         ``config.destinations``; empty means keep the files only.
-    results_dir
-        ``config.results.dir``.
     job_id
         The job the results belong to (shown by ``dicomnode outbox list``).
 
@@ -62,9 +60,8 @@ def enqueue(
     list of OutboxEntry
         Rows added now (already queued pairs are left alone).
     """
-    items = write_results(results_dir, datasets)
     if not destinations:
-        logger.info("%d result(s) kept under %s (no destination configured)", len(items), results_dir)
+        logger.info("%d result(s) kept as files only (no destination configured)", len(items))
         return []
     added, existing = q.enqueue(session, items, [d.name for d in destinations], job_id=job_id, now=now)
     if items:

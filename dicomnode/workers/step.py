@@ -7,7 +7,8 @@ What it does, each stage timed into ``jobs.timings``::
       -> inference.Volume (HU, geometry, tilt)                       volume_ms
       -> engine.predict(volume) -> Prediction                        inference_ms
       -> reports: SR (TID 1500) + SC images (dicomnode.reports)      reports_ms
-      -> results folder + outbox rows (dicomnode.delivery.enqueue)   enqueue_ms
+      -> result files, durable, no transaction open                  enqueue_ms
+         then outbox rows in a short transaction (dicomnode.delivery)
       -> AnalysisOutcome(result, timings_ms)
 
 Contract:
@@ -45,7 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.jobs import Ticket, superseded_by
 from db.series import series_instances
 from dicomnode.config import Config
-from dicomnode.delivery import enqueue
+from dicomnode.delivery import enqueue, write_results
 from dicomnode.errors import AnalysisError, ConfigError, UnusableSeries
 from dicomnode.reports import ReportContext, build_results
 from dicomnode.workers.runtime import ModelRuntime
@@ -110,10 +111,17 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
     timings["reports_ms"] = _ms(start)
 
     start = time.perf_counter()
-    with context.sessions.begin() as session:
-        newer = superseded_by(session, job.id)
-        if newer is None:
-            enqueue(session, results, context.config.destinations, context.config.results.dir, job_id=job.id)
+    newer = _superseded(job, context)
+    if newer is None:
+        # Files first, outside any transaction: on SQLite a transaction holds the write lock, and C-STORE
+        # commits must not wait for fsyncs of results. A crash before the rows commit re-runs the job, which
+        # rewrites the same files (deterministic UIDs) and queues them; a job superseded meanwhile leaves
+        # its files unqueued, as such a crash would.
+        items = write_results(context.config.results.dir, results)
+        with context.sessions.begin() as session:
+            newer = superseded_by(session, job.id)
+            if newer is None:
+                enqueue(session, items, context.config.destinations, job_id=job.id)
     timings["enqueue_ms"] = _ms(start)
 
     summary = prediction.to_dict(threshold)
@@ -129,6 +137,11 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
         "superseded_by": newer,
     }
     return AnalysisOutcome(result=result, timings_ms=timings)
+
+
+def _superseded(job: Ticket, context: StepContext) -> int | None:
+    with context.sessions() as session:
+        return superseded_by(session, job.id)
 
 
 def _load(job: Ticket, context: StepContext) -> list[pydicom.Dataset]:
