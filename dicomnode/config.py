@@ -43,16 +43,16 @@ class NodeSection(_Section):
     host: str = "0.0.0.0"
     port: int = Field(11112, ge=1, le=65535)
     storage_dir: Path = Path("var/storage")
+    uid_policy: UidPolicy = Field(
+        "strict", description="non-conformant Study/Series/SOP Instance UIDs: strict = 0xC210, accept-safe = "
+        "store file-name-safe values with an audit warning (dicomnode.uid_policy)",
+    )
     max_associations: int = Field(16, ge=1, le=1024)
     max_pdu_size: int = Field(0, ge=0, description="0 = unlimited (largest PDU the peer accepts)")
     acse_timeout: float = Field(30.0, gt=0)
     dimse_timeout: float = Field(60.0, gt=0)
     network_timeout: float = Field(60.0, gt=0)
     shutdown_timeout: float = Field(30.0, ge=0, description="seconds open associations get to finish on SIGTERM")
-    uid_policy: UidPolicy = Field(
-        "strict", description="non-conformant Study/Series/SOP Instance UIDs: strict = 0xC210, accept-safe = "
-        "store file-name-safe values with an audit warning (dicomnode.uid_policy)",
-    )
 
     _check_ae = field_validator("ae_title")(classmethod(lambda cls, v: _ae_title(v)))
 

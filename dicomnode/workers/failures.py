@@ -9,8 +9,8 @@ Rules (the worker applies them to whatever the analysis step raised):
 - Anything else: an internal error of the analysis step, named as such, with its type and message; the
   worker log has the traceback.
 
-Every message is bounded to :data:`MAX_MESSAGE_CHARS` and control characters are escaped, so values from
-a hostile or corrupt header cannot flood the jobs table or the audit log.
+Bounding and escaping of the stored text is the job of the database layer (it applies to every reason,
+error and audit message alike).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from pydicom.tag import Tag
 
 from dicomnode.errors import DicomNodeError
 from inference.errors import InferenceError
-
-MAX_MESSAGE_CHARS = 1000
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -36,23 +34,12 @@ def describe_failure(exc: BaseException) -> str:
         )
     else:
         text = f"internal error in the analysis step ({type(exc).__name__}: {exc}); the worker log has the traceback"
-    return bounded(text)
+    return text
 
 
 def is_internal(exc: BaseException) -> bool:
     """True when ``exc`` was not raised on purpose (its traceback belongs in the log)."""
     return not isinstance(exc, (DicomNodeError, InferenceError))
-
-
-def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """``text`` with control characters escaped, cut to ``limit`` characters with a note of how much was cut."""
-    escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
-                      for c in text)
-    if len(escaped) <= limit:
-        return escaped
-    cut = len(escaped) - limit
-    note = f" ... ({cut} characters cut)"
-    return escaped[: limit - len(note)] + note
 
 
 def _missing_dicom_keyword(exc: BaseException) -> str | None:

@@ -1,11 +1,11 @@
-"""Job errors and skip reasons are messages for an administrator, bounded and escaped."""
+"""Job errors and skip reasons are messages for an administrator, not Python exception text."""
 
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
 
 from dicomnode.errors import AnalysisError, UnusableSeries
-from dicomnode.workers.failures import MAX_MESSAGE_CHARS, bounded, describe_failure, is_internal
+from dicomnode.workers.failures import describe_failure, is_internal
 from inference.errors import EngineError, GeometryError
 
 
@@ -39,9 +39,3 @@ def test_other_exceptions_are_called_internal_errors() -> None:
     assert is_internal(exc)
     assert describe_failure(AttributeError("no attribute 'x'")).startswith("internal error")  # not a dataset's
 
-
-def test_messages_are_bounded_and_control_characters_escaped() -> None:
-    message = describe_failure(UnusableSeries("Columns " + "9\x00\x1b" * 10_000))
-    assert len(message) == MAX_MESSAGE_CHARS
-    assert message.endswith("characters cut)") and "\x00" not in message and "\\x00\\x1b" in message
-    assert bounded("short\nline") == "short\\x0aline"
