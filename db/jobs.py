@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy import JSON, CursorResult, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from db.audit import record_event
@@ -197,7 +197,7 @@ def heartbeat(sessions: sessionmaker[Session], job_id: int, worker_id: str) -> b
             .where(Job.id == job_id, Job.worker_id == worker_id, Job.state == RUNNING)
             .values(heartbeat_at=utcnow())
         )
-        return bool(result.rowcount)
+        return bool(cast(CursorResult[Any], result).rowcount)  # an UPDATE's result is a CursorResult
 
 
 def _owned(session: Session, job_id: int, worker_id: str) -> Job | None:

@@ -241,7 +241,8 @@ class Config(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """The configuration as plain data with secrets replaced by ``***``."""
-        return _mask(self.model_dump(mode="json"))
+        masked: dict[str, Any] = _mask(self.model_dump(mode="json"))
+        return masked
 
 
 def _mask(value: Any) -> Any:

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_rescale, pixel_array
+from pydicom.pixels.processing import apply_rescale
+from pydicom.pixels.utils import pixel_array
 
 from inference.errors import (
     GeometryError,
@@ -175,7 +176,7 @@ def _series_uid(ds: Dataset) -> str | None:
 
 
 def _check_same_series(datasets: Sequence[Dataset]) -> None:
-    uids = {_series_uid(ds) for ds in datasets} - {None}
+    uids = {uid for uid in map(_series_uid, datasets) if uid is not None}
     if len(uids) > 1:
         raise InconsistentSeriesError(
             f"SeriesInstanceUID differs between datasets ({len(uids)} series: {sorted(uids)}); give one series"
@@ -208,7 +209,8 @@ def _common_orientation(datasets: Sequence[Dataset]) -> np.ndarray:
         raise GeometryError(
             f"ImageOrientationPatient {orientations[0].tolist()} is not two orthogonal direction cosines"
         )
-    return orientation / norms[:, None]
+    unit: np.ndarray = orientation / norms[:, None]
+    return unit
 
 
 def _oriented_normal(orientation: np.ndarray) -> np.ndarray:

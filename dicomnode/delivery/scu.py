@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
@@ -81,7 +82,7 @@ def store_batch(destination: Destination, requests: Sequence[StoreRequest], sett
     ae.network_timeout = settings.network_timeout
     for sop_class in sorted({request.sop_class_uid for request in requests}):
         ae.add_requested_context(sop_class, TRANSFER_SYNTAXES)
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if destination.tls:
         try:
             kwargs["tls_args"] = (client_context(settings.security), destination.host)
