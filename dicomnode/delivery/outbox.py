@@ -123,16 +123,17 @@ def deliver_due(
     backoff = Backoff.from_config(config.delivery)
     with sessions() as session, session.begin():
         claimed = q.claim_due(session, pinned or utcnow(), claim_lease(config), limit=config.delivery.batch_size * 20)
-        due = [_request_row(entry) for entry in claimed]
-    by_destination: dict[str, list[dict[str, object]]] = defaultdict(list)
-    for row in due:
-        by_destination[str(row["destination"])].append(row)
+        by_destination: dict[str, list[StoreRequest]] = defaultdict(list)
+        for entry in claimed:
+            by_destination[entry.destination].append(
+                StoreRequest(entry.id, entry.path, entry.sop_class_uid, entry.sop_instance_uid)
+            )
     destinations = {d.name: d for d in config.destinations}
     result = DeliveryRound()
     settings = scu_settings(config)
-    for name, rows in by_destination.items():
-        for start in range(0, len(rows), config.delivery.batch_size):
-            batch = rows[start:start + config.delivery.batch_size]
+    for name, requests in by_destination.items():
+        for start in range(0, len(requests), config.delivery.batch_size):
+            batch = requests[start:start + config.delivery.batch_size]
             outcomes = _send(destinations.get(name), name, batch, settings)
             _record(sessions, destinations.get(name), name, outcomes, backoff, pinned or utcnow(), rng, result)
     return result
@@ -160,23 +161,12 @@ def deliver_loop(sessions: sessionmaker[Session], config: Config, stop: threadin
         stop.wait(config.delivery.tick_seconds)
 
 
-def _request_row(entry: q.OutboxEntry) -> dict[str, object]:
-    return {
-        "id": entry.id, "destination": entry.destination, "path": entry.path,
-        "sop_class_uid": entry.sop_class_uid, "sop_instance_uid": entry.sop_instance_uid,
-    }
-
-
 def _send(
-    destination: Destination | None, name: str, rows: list[dict[str, object]], settings: ScuSettings,
+    destination: Destination | None, name: str, requests: list[StoreRequest], settings: ScuSettings,
 ) -> list[StoreOutcome]:
     if destination is None:
         message = f"destination {name!r} is no longer configured ([[destinations]])"
-        return [StoreOutcome(int(row["id"]), False, "unconfigured", message) for row in rows]  # type: ignore[call-overload]
-    requests = [
-        StoreRequest(int(row["id"]), str(row["path"]), str(row["sop_class_uid"]), str(row["sop_instance_uid"]))  # type: ignore[call-overload]
-        for row in rows
-    ]
+        return [StoreOutcome(request.key, False, "unconfigured", message) for request in requests]
     try:
         return store_batch(destination, requests, settings)
     except Exception as exc:  # noqa: BLE001 - a network library failure must not stop the other destinations

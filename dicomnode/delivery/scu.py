@@ -20,6 +20,7 @@ from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
+from pynetdicom.association import Association
 
 from dicomnode.config import Destination, SecuritySection
 
@@ -109,13 +110,13 @@ def store_batch(destination: Destination, requests: Sequence[StoreRequest], sett
     return outcomes
 
 
-def _store_one(assoc: object, request: StoreRequest) -> StoreOutcome:
+def _store_one(assoc: Association, request: StoreRequest) -> StoreOutcome:
     try:
         ds = dcmread(Path(request.path))
     except (OSError, InvalidDicomError) as exc:
         return StoreOutcome(request.key, False, "unreadable", f"{request.path}: {exc}")
     try:
-        status = assoc.send_c_store(ds)  # type: ignore[attr-defined]
+        status = assoc.send_c_store(ds)
     except (ValueError, RuntimeError) as exc:  # no accepted context for the SOP class, ...
         return StoreOutcome(request.key, False, "no-context", str(exc))
     if "Status" not in status:
