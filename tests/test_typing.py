@@ -28,7 +28,7 @@ COVERED = (
     "dicomnode/workers/__init__.py", "dicomnode/workers/failures.py", "dicomnode/workers/pool.py",
     "dicomnode/workers/runtime.py", "dicomnode/workers/sources.py", "dicomnode/workers/worker.py",
     "inference/__init__.py", "inference/benchmark.py", "inference/checkpoint.py", "inference/errors.py",
-    "inference/export.py", "inference/labels.py", "inference/preprocess.py", "inference/triton_config.py",
+    "inference/export.py", "inference/intracranial.py", "inference/labels.py", "inference/preprocess.py", "inference/triton_config.py",
     "inference/triton_repository.py", "inference/volume.py", "inference/evaluation",
 )
 NOT_YET = (
