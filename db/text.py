@@ -1,9 +1,10 @@
 """Bounded, escaped text for what the node records: audit messages, reasons, errors.
 
 Reasons often quote values a peer sent (an AE title, a UID, a corrupt attribute). Before such text is
-stored or logged it goes through :func:`bounded`: control characters, backslashes and non-ASCII characters
-become escapes (``\\x00``, ``\\\\``, ``\\u00ff``), so a reader sees exactly what arrived and no value can forge
-a line or a field; then the text is cut to a fixed number of characters, saying how much was dropped.
+stored or logged it goes through :func:`bounded`: control and non-ASCII characters become escapes
+(``\\x00``, ``\\n``, ``\\xff``), so no value can forge a line or a field and a reader sees which bytes arrived;
+then the text is cut to a fixed number of characters, saying how much was dropped. Escaping is
+idempotent (an escaped text has nothing left to escape), so text bounded twice reads the same.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ VALUE_LIMIT = 200  # characters of one value quoted inside a reason or an audit 
 
 
 def escaped(text: str) -> str:
-    """``text`` with every character outside printable ASCII (and the backslash) written as an escape."""
-    if text.isascii() and text.isprintable() and "\\" not in text:
+    """``text`` with every character outside printable ASCII written as a Python escape (``\\x00``)."""
+    if text.isascii() and text.isprintable():
         return text
-    return text.encode("unicode_escape").decode("ascii")
+    return "".join(c if c.isascii() and c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def bounded(text: object, limit: int = MESSAGE_LIMIT) -> str:

@@ -48,6 +48,10 @@ class NodeSection(_Section):
     dimse_timeout: float = Field(60.0, gt=0)
     network_timeout: float = Field(60.0, gt=0)
     shutdown_timeout: float = Field(30.0, ge=0, description="seconds open associations get to finish on SIGTERM")
+    max_inflated_bytes: int = Field(
+        128 * 1024 * 1024, ge=1024, description="largest data set a Deflated Explicit VR Little Endian C-STORE may inflate to"
+    )
+    max_inflate_ratio: float = Field(100.0, ge=1.0, description="largest inflated / received size of a deflated data set")
 
     _check_ae = field_validator("ae_title")(classmethod(lambda cls, v: _ae_title(v)))
 

@@ -4,7 +4,8 @@
 - EVT_ACCEPTED / EVT_RELEASED / EVT_ABORTED: the ``associations`` row and its summary audit rows.
 - EVT_C_ECHO: Verification (PS3.4 Annex A), always Success.
 - EVT_C_STORE: Storage (PS3.4 Annex B); Success (0x0000) only after the file is durable and its row
-  committed; failures become 0xA700 (out of resources), 0xC210 (cannot understand) or 0xC211 (other).
+  committed; failures become 0xA700 (out of resources), 0xA900 (data set does not match SOP class), 0xC210
+  (cannot understand) or 0xC211 (other); the data set is checked first (:mod:`dicomnode.scp.received`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import threading
 from pathlib import Path
 from dataclasses import dataclass, field, replace
 
-from pydicom.dataset import Dataset
 from pynetdicom import evt
 from pynetdicom.association import Association
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +25,8 @@ from db.models import AuditEvent
 from db.ingest import InstanceInfo, PeerInfo, add_audit, add_instance, close_association, open_association
 from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
 from dicomnode.scp.access import AccessPolicy
+from dicomnode.scp.inflate import InflateLimits
+from dicomnode.scp.received import read_received
 from dicomnode.scp.storage import DurableStore, check_uid
 
 log = logging.getLogger(__name__)
@@ -46,8 +48,11 @@ class _Open:
 class IngestHandlers:
     """Handlers bound to one store, one database and one access policy."""
 
-    def __init__(self, store: DurableStore, sessions: sessionmaker[Session], policy: AccessPolicy, tls: bool) -> None:
+    def __init__(
+        self, store: DurableStore, sessions: sessionmaker[Session], policy: AccessPolicy, tls: bool, limits: InflateLimits
+    ) -> None:
         self.store = store
+        self.limits = limits
         self.sessions = sessions
         self.policy = policy
         self.tls = tls
@@ -153,8 +158,8 @@ class IngestHandlers:
         state = self._state(event.assoc)
         sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
         try:
-            data = event.encoded_dataset()
             info = self._describe(event)
+            data = event.encoded_dataset()
             path = self.store.path_for(info.study_uid, info.series_uid, info.sop_instance_uid)
             info = replace(info, path=str(path), size=len(data))
             written: list[Path] = []
@@ -176,7 +181,7 @@ class IngestHandlers:
             return self._failed(state, exc, sop_instance_uid)
         except Exception as exc:  # noqa: BLE001 - any other fault must still answer the peer
             log.exception("C-STORE of %s from %s failed unexpectedly", sop_instance_uid, state.peer.host)
-            self._audit_failure(state, OTHER_FAILURE, f"{type(exc).__name__}: {exc}", sop_instance_uid)
+            self._audit_failure(state, OTHER_FAILURE, f"unexpected {type(exc).__name__}: {exc}", sop_instance_uid)
             return OTHER_FAILURE
         return SUCCESS
 
@@ -188,27 +193,20 @@ class IngestHandlers:
         return error.status
 
     def _describe(self, event: evt.Event) -> InstanceInfo:
-        """UIDs and technical attributes of the received dataset; CannotUnderstand when it does not parse."""
+        """The checked facts of the received data set (:func:`read_received`); a StorageError when it fails."""
         request = event.request
         sop_instance_uid = check_uid(request.AffectedSOPInstanceUID, "Affected SOP Instance UID (0000,1000)")
         sop_class_uid = check_uid(request.AffectedSOPClassUID, "Affected SOP Class UID (0000,0002)")
-        try:
-            dataset: Dataset = event.dataset
-            study_uid = dataset.get("StudyInstanceUID")
-            series_uid = dataset.get("SeriesInstanceUID")
-            dataset_sop_uid = dataset.get("SOPInstanceUID")
-            modality = dataset.get("Modality")
-        except Exception as exc:  # noqa: BLE001 - pydicom raises many types on corrupt data
-            raise CannotUnderstand(f"dataset does not parse: {type(exc).__name__}: {exc}") from exc
-        if dataset_sop_uid is not None and str(dataset_sop_uid).strip() != sop_instance_uid:
-            raise CannotUnderstand("SOP Instance UID (0008,0018) differs from the C-STORE request's")
+        transfer_syntax = str(event.context.transfer_syntax)
+        raw = event.encoded_dataset(include_meta=False)
+        received = read_received(raw, transfer_syntax, sop_class_uid, sop_instance_uid, self.limits)
         return InstanceInfo(
-            sop_instance_uid=sop_instance_uid,
-            sop_class_uid=sop_class_uid,
-            study_uid=check_uid(study_uid, "Study Instance UID (0020,000D)"),
-            series_uid=check_uid(series_uid, "Series Instance UID (0020,000E)"),
-            modality=str(modality)[:16] if modality else None,
-            transfer_syntax=str(event.context.transfer_syntax),
+            sop_instance_uid=received.sop_instance_uid,
+            sop_class_uid=received.sop_class_uid,
+            study_uid=received.study_uid,
+            series_uid=received.series_uid,
+            modality=received.modality,
+            transfer_syntax=transfer_syntax,
             path="",
             size=0,
         )

@@ -15,6 +15,7 @@ from dicomnode.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_
 from dicomnode.scp.access import AccessPolicy
 from dicomnode.scp.contexts import as_presentation_contexts
 from dicomnode.scp.handlers import IngestHandlers
+from dicomnode.scp.inflate import InflateLimits
 from dicomnode.scp.storage import DurableStore
 from dicomnode.scp.tls import AuditedTLS, server_context
 
@@ -32,6 +33,7 @@ class StorageSCP:
             sessions,
             AccessPolicy(config.node.ae_title, config.security.allowed),
             tls=config.security.tls_enabled,
+            limits=InflateLimits(config.node.max_inflated_bytes, config.node.max_inflate_ratio),
         )
         self.ae = self._make_ae()
         self.server: ThreadedAssociationServer | None = None

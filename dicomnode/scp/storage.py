@@ -14,6 +14,7 @@ import re
 import uuid
 from pathlib import Path
 
+from db.text import quoted
 from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def check_uid(value: object, name: str) -> str:
     if not text:
         raise CannotUnderstand(f"{name} is missing or empty")
     if len(text) > 64 or not _UID_PATTERN.match(text):
-        raise CannotUnderstand(f"{name} {text[:80]!r} is not a valid UID (PS3.5 9.1)")
+        raise CannotUnderstand(f"{name} {quoted(text)} is not a valid UID (PS3.5 9.1)")
     return text
 
 
