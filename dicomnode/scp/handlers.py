@@ -1,6 +1,8 @@
 """pynetdicom event handlers: thin, they store and record, nothing else.
 
-- EVT_REQUESTED: access control; A-ASSOCIATE-RJ (PS3.8 9.3.4) and a ``security`` audit row on refusal.
+- Connections the gate refused (:mod:`dicomnode.scp.gate`): a ``security`` row, rate-limited per host.
+- EVT_REQUESTED: access control and the per-host association limit; A-ASSOCIATE-RJ (PS3.8 9.3.4) and a
+  ``security`` audit row on refusal.
 - EVT_ACCEPTED / EVT_RELEASED / EVT_ABORTED: the ``associations`` row and its summary audit rows.
 - EVT_C_ECHO: Verification (PS3.4 Annex A), always Success.
 - EVT_C_STORE: Storage (PS3.4 Annex B); Success (0x0000) only after the file is durable and its row
@@ -24,10 +26,14 @@ from db.audit import new_event
 from db.models import AuditEvent
 from db.ingest import InstanceInfo, PeerInfo, add_audit, add_instance, close_association, open_association
 from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
-from dicomnode.scp.access import AccessPolicy
+from db.text import bounded
+from dicomnode.scp.access import REJECT_LOCAL_LIMIT, AccessPolicy, Decision
+from dicomnode.scp.gate import Refusal
+from dicomnode.scp.refusals import RefusalLimiter
 from dicomnode.scp.inflate import InflateLimits
 from dicomnode.scp.received import read_received
 from dicomnode.scp.storage import DurableStore, check_uid
+from dicomnode.scp.transport import CANNOT_UNDERSTAND
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +55,18 @@ class IngestHandlers:
     """Handlers bound to one store, one database and one access policy."""
 
     def __init__(
-        self, store: DurableStore, sessions: sessionmaker[Session], policy: AccessPolicy, tls: bool, limits: InflateLimits
+        self,
+        store: DurableStore,
+        sessions: sessionmaker[Session],
+        policy: AccessPolicy,
+        tls: bool,
+        limits: InflateLimits,
+        per_host: int,
     ) -> None:
         self.store = store
         self.limits = limits
+        self.per_host = per_host
+        self.refusals = RefusalLimiter()
         self.sessions = sessions
         self.policy = policy
         self.tls = tls
@@ -86,12 +100,43 @@ class IngestHandlers:
         peer = self._peer(event.assoc)
         decision = self.policy.decide(peer.calling_ae, peer.called_ae, peer.host)
         if decision.allowed:
+            decision = self._host_limit(peer.host)
+        if decision.allowed:
             return
         assert decision.reject is not None
         log.warning("association from %s:%d (%s) rejected: %s", peer.host, peer.port, peer.calling_ae, decision.reason)
         self._audit_security(peer, decision.reason)
         event.assoc.acse.send_reject(*decision.reject)
         event.assoc.kill()  # as pynetdicom does after its own rejections: the RJ PDU leaves before the close
+
+    def _host_limit(self, host: str) -> Decision:
+        with self._lock:
+            held = sum(1 for state in self._open.values() if state.peer.host == host)
+        if held < self.per_host:
+            return Decision(True)
+        return Decision(False, f"{host} already holds {held} association(s) (node.max_associations_per_host)",
+                        REJECT_LOCAL_LIMIT)
+
+    def on_refused_connection(self, host: str, port: int, refusal: Refusal) -> None:
+        """A connection the gate ended before it became an association (rate-limited row and log line)."""
+        suppressed = self.refusals.admit(host)
+        if suppressed is None:
+            return
+        log.warning("connection from %s:%d refused before association: %s", host, port, bounded(refusal.reason))
+        detail: dict[str, object] = {"stage": "before association", "kind": refusal.kind, "peer_port": port,
+                                     "called_ae": refusal.called_ae, "tls": self.tls, "suppressed": suppressed}
+        if refusal.reject is not None:
+            detail["reject"] = list(refusal.reject)
+        if refusal.abort is not None:
+            detail["abort_reason"] = refusal.abort
+        self._try_audit(new_event("security", "rejected", f"connection from {host} refused: {refusal.reason}",
+                                  actor_ae=refusal.calling_ae or None, actor_host=host, detail=detail))
+
+    def on_invalid_request(self, assoc: Association, reason: str) -> None:
+        """A C-STORE request pynetdicom cannot serve (answered 0xC210 by the association itself)."""
+        state = self._state(assoc)
+        log.warning("C-STORE from %s refused (0x%04X): %s", state.peer.host, CANNOT_UNDERSTAND, reason)
+        self._audit_failure(state, CANNOT_UNDERSTAND, reason, "")
 
     def on_rejected(self, event: evt.Event) -> None:
         """Rejections pynetdicom makes itself, such as ``max_associations`` reached (local limit exceeded)."""
