@@ -156,3 +156,30 @@ def close_interrupted_associations(sessions: sessionmaker[Session]) -> int:
 def add_audit(sessions: sessionmaker[Session], event: AuditEvent) -> None:
     with sessions.begin() as session:
         session.add(event)
+
+
+def last_start(sessions: sessionmaker[Session]) -> datetime | None:
+    """When the node last started (its latest ``node`` audit row saying so), or None on a new database."""
+    with sessions() as session:
+        return session.scalar(
+            select(func.max(AuditEvent.at)).where(AuditEvent.event_type == "node", AuditEvent.message.like("% started"))
+        )
+
+
+def known_paths(sessions: sessionmaker[Session], paths: list[str]) -> set[str]:
+    """Those of ``paths`` that an instance row points to."""
+    found: set[str] = set()
+    with sessions() as session:
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            found.update(session.scalars(select(Instance.path).where(Instance.path.in_(chunk))))
+    return found
+
+
+def rows_since(sessions: sessionmaker[Session], since: datetime | None) -> list[tuple[str, str]]:
+    """(SOP Instance UID, path) of the instances received since ``since`` (all of them when None)."""
+    query = select(Instance.sop_instance_uid, Instance.path)
+    if since is not None:
+        query = query.where(Instance.received_at >= since)
+    with sessions() as session:
+        return [(uid, path) for uid, path in session.execute(query)]
