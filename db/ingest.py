@@ -89,14 +89,23 @@ def add_instance(
 
 
 def close_association(
-    sessions: sessionmaker[Session], association_id: int, outcome: str, echoes: int = 0, at: datetime | None = None
+    sessions: sessionmaker[Session],
+    association_id: int,
+    outcome: str,
+    echoes: int = 0,
+    at: datetime | None = None,
+    reason: str = "",
 ) -> None:
-    """Mark an association ended and write its summary audit rows (one per study received)."""
+    """Mark an association ended and write its summary audit rows (one per study received).
+
+    ``reason`` (for an aborted association: who aborted and what the node can tell of why) is appended to
+    the message of the ``association`` row and kept in its ``detail.reason``.
+    """
     with sessions.begin() as session:
-        _close(session, association_id, outcome, echoes, at or utcnow())
+        _close(session, association_id, outcome, echoes, at or utcnow(), reason)
 
 
-def _close(session: Session, association_id: int, outcome: str, echoes: int, at: datetime) -> None:
+def _close(session: Session, association_id: int, outcome: str, echoes: int, at: datetime, reason: str = "") -> None:
     assoc = session.get(Association, association_id)
     if assoc is None:
         return
@@ -126,7 +135,8 @@ def _close(session: Session, association_id: int, outcome: str, echoes: int, at:
         new_event(
             "association",
             "success" if outcome == "released" else "failure",
-            f"association {outcome}: {assoc.instance_count} instance(s), {assoc.bytes_received} bytes",
+            f"association {outcome}: {assoc.instance_count} instance(s), {assoc.bytes_received} bytes"
+            + (f"; {reason}" if reason else ""),
             detail={
                 "outcome": outcome,
                 "called_ae": assoc.called_ae,
@@ -136,6 +146,7 @@ def _close(session: Session, association_id: int, outcome: str, echoes: int, at:
                 "bytes": assoc.bytes_received,
                 "echoes": echoes,
                 "studies": len(rows),
+                **({"reason": reason} if reason else {}),
             },
             at=at,
             **actor,

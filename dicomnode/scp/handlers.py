@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 
 from pynetdicom import evt
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
+from pydicom.uid import UncompressedTransferSyntaxes
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +40,7 @@ from dicomnode.scp.transport import CANNOT_UNDERSTAND
 log = logging.getLogger(__name__)
 
 SUCCESS = 0x0000
+UNCOMPRESSED = frozenset(str(uid) for uid in UncompressedTransferSyntaxes)
 OTHER_FAILURE = 0xC211
 
 
@@ -48,6 +51,9 @@ class _Open:
     association_id: int | None
     peer: PeerInfo
     echoes: int = 0
+    stores: int = 0  # C-STORE requests handled, successful or not
+    aborted_by: str = "node"  # who ended an aborted association: "peer", "network" or the node itself
+    syntaxes: tuple[str, ...] = ()  # transfer syntaxes of the accepted presentation contexts
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -80,6 +86,7 @@ class IngestHandlers:
             (evt.EVT_ACCEPTED, self.on_accepted),
             (evt.EVT_RELEASED, self.on_released),
             (evt.EVT_ABORTED, self.on_aborted),
+            (evt.EVT_ACSE_RECV, self.on_acse_received),
             (evt.EVT_C_ECHO, self.on_echo),
             (evt.EVT_C_STORE, self.on_store),
         ]
@@ -167,8 +174,9 @@ class IngestHandlers:
         except SQLAlchemyError as exc:
             log.error("database unavailable when accepting %s from %s: %s", peer.calling_ae, peer.host, exc)
             association_id = None
+        syntaxes = tuple(sorted({str(cx.transfer_syntax[0]) for cx in event.assoc.accepted_contexts}))
         with self._lock:
-            self._open[event.assoc] = _Open(association_id, peer)
+            self._open[event.assoc] = _Open(association_id, peer, syntaxes=syntaxes)
 
     def on_released(self, event: evt.Event) -> None:
         self._close(event.assoc, "released")
@@ -176,13 +184,20 @@ class IngestHandlers:
     def on_aborted(self, event: evt.Event) -> None:
         self._close(event.assoc, "aborted")
 
+    def on_acse_received(self, event: evt.Event) -> None:
+        """Note who aborted: an A-ABORT came from the peer, an A-P-ABORT from the network or protocol layer."""
+        primitive = event.primitive
+        if isinstance(primitive, (A_ABORT, A_P_ABORT)):
+            self._state(event.assoc).aborted_by = "peer" if isinstance(primitive, A_ABORT) else "network"
+
     def _close(self, assoc: Association, outcome: str) -> None:
         with self._lock:
             state = self._open.pop(assoc, None)
         if state is None or state.association_id is None:
             return
+        reason = abort_reason(state) if outcome == "aborted" else ""
         try:
-            close_association(self.sessions, state.association_id, outcome, echoes=state.echoes)
+            close_association(self.sessions, state.association_id, outcome, echoes=state.echoes, reason=reason)
         except SQLAlchemyError as exc:
             log.error("could not record the end of association %d: %s", state.association_id, exc)
 
@@ -201,6 +216,8 @@ class IngestHandlers:
 
     def on_store(self, event: evt.Event) -> int:
         state = self._state(event.assoc)
+        with state.lock:
+            state.stores += 1
         sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
         try:
             info = self._describe(event)
@@ -292,3 +309,16 @@ class IngestHandlers:
         except SQLAlchemyError as exc:
             log.error("audit row could not be written (database unavailable): %s", exc)
 
+
+
+def abort_reason(state: _Open) -> str:
+    """What the node can tell about an aborted association, for its audit row (empty when nothing)."""
+    who = {"peer": "the calling AE", "network": "the network or a protocol error", "node": "the node"}[state.aborted_by]
+    text = f"aborted by {who} after {state.stores} C-STORE request(s)"
+    if state.aborted_by == "peer" and state.stores == 0 and state.syntaxes and set(state.syntaxes) <= UNCOMPRESSED:
+        text += (
+            "; it proposed only uncompressed transfer syntaxes, so a sender holding compressed files (JPEG, "
+            "JPEG 2000, RLE) gives up when it cannot convert them: propose their syntax (dcmtk storescu -xs for "
+            "JPEG Lossless, -xv for JPEG 2000 lossless)"
+        )
+    return text
