@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -86,6 +88,46 @@ def add_instance(
         write_file()
         session.commit()
     return True
+
+
+def instance_exists(sessions: sessionmaker[Session], sop_instance_uid: str) -> bool:
+    """True when an instance row with this SOP Instance UID is committed."""
+    with sessions() as session:
+        return session.scalar(select(Instance.id).where(Instance.sop_instance_uid == sop_instance_uid)) is not None
+
+
+def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[InstanceInfo, int | None]]) -> list[bool]:
+    """Insert the rows of ``batch`` ((instance, association id) pairs) in one transaction, one commit.
+
+    Returns, per row, True when it was inserted and False when its SOP Instance UID was already stored
+    (``INSERT ... ON CONFLICT DO NOTHING`` on the unique key, so concurrent writers never fail the batch).
+    This is the group commit of the ingest path: the rows of concurrent associations share one commit
+    (one WAL fsync on SQLite, one WAL flush on PostgreSQL). Nothing is committed if it raises.
+    """
+    dialect = sessions.kw["bind"].dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    now = utcnow()
+    inserted: list[bool] = []
+    with sessions.begin() as session:
+        for info, association_id in batch:
+            statement = (
+                insert(Instance)
+                .values(
+                    sop_instance_uid=info.sop_instance_uid,
+                    sop_class_uid=info.sop_class_uid,
+                    study_uid=info.study_uid,
+                    series_uid=info.series_uid,
+                    modality=info.modality,
+                    transfer_syntax=info.transfer_syntax,
+                    path=info.path,
+                    size=info.size,
+                    received_at=now,
+                    association_id=association_id,
+                )
+                .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
+            )
+            inserted.append(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+    return inserted
 
 
 def close_association(

@@ -6,7 +6,7 @@
 - EVT_ACCEPTED / EVT_RELEASED / EVT_ABORTED: the ``associations`` row and its summary audit rows.
 - EVT_C_ECHO: Verification (PS3.4 Annex A), always Success.
 - EVT_C_STORE: Storage (PS3.4 Annex B); Success (0x0000) only after the file is durable and its row
-  committed; failures become 0xA700 (out of resources), 0xA900 (data set does not match SOP class), 0xC210
+  committed (rows of concurrent associations share a group commit, :mod:`dicomnode.scp.commit`); failures become 0xA700 (out of resources), 0xA900 (data set does not match SOP class), 0xC210
   (cannot understand) or 0xC211 (other); the data set is checked first (:mod:`dicomnode.scp.received`).
 """
 
@@ -14,26 +14,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from dataclasses import dataclass, field, replace
 
+from pydicom.uid import UncompressedTransferSyntaxes
 from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
-from pydicom.uid import UncompressedTransferSyntaxes
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import new_event
+from db.ingest import InstanceInfo, PeerInfo, add_audit, close_association, open_association
 from db.models import AuditEvent
-from db.ingest import InstanceInfo, PeerInfo, add_audit, add_instance, close_association, open_association
-from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
 from db.text import bounded
+from dicomnode.errors import OutOfResources, StorageError
 from dicomnode.scp.access import REJECT_LOCAL_LIMIT, AccessPolicy, Decision
+from dicomnode.scp.commit import GroupCommitter
 from dicomnode.scp.gate import Refusal
-from dicomnode.scp.refusals import RefusalLimiter
 from dicomnode.scp.inflate import InflateLimits
 from dicomnode.scp.received import read_received
+from dicomnode.scp.refusals import RefusalLimiter
 from dicomnode.scp.storage import DurableStore, check_uid
 from dicomnode.scp.transport import CANNOT_UNDERSTAND
 
@@ -68,8 +68,10 @@ class IngestHandlers:
         tls: bool,
         limits: InflateLimits,
         per_host: int,
+        committer: GroupCommitter,
     ) -> None:
         self.store = store
+        self.committer = committer
         self.limits = limits
         self.per_host = per_host
         self.refusals = RefusalLimiter()
@@ -222,18 +224,14 @@ class IngestHandlers:
         try:
             info = self._describe(event)
             data = event.encoded_dataset()
-            path = self.store.path_for(info.study_uid, info.series_uid, info.sop_instance_uid)
+            # the file is made durable first, on this thread, with no database lock held ...
+            path, created = self.store.write_new(info.study_uid, info.series_uid, info.sop_instance_uid, data)
             info = replace(info, path=str(path), size=len(data))
-            written: list[Path] = []
-
-            def write_file() -> None:
-                written.append(self.store.write(info.study_uid, info.series_uid, info.sop_instance_uid, data))
-
-            try:
-                first = add_instance(self.sessions, info, state.association_id, write_file)
+            try:  # ... then its row joins the next group commit (dicomnode.scp.commit)
+                first = self.committer.commit(info, state.association_id)
             except SQLAlchemyError:
-                for leftover in written:  # the commit failed after the write: no file without its row
-                    self.store.remove(leftover)
+                if created:  # the commit failed after the write: no file without its row
+                    self.store.remove(path)
                 raise
             if not first:
                 self._audit_store(state, "duplicate", "instance already stored; kept the first copy", info)

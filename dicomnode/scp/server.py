@@ -13,6 +13,7 @@ from dicomnode.config import Config
 from dicomnode.errors import StartupError
 from dicomnode.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dicomnode.scp.access import AccessPolicy
+from dicomnode.scp.commit import GroupCommitter
 from dicomnode.scp.contexts import as_presentation_contexts
 from dicomnode.scp.handlers import IngestHandlers
 from dicomnode.scp.inflate import InflateLimits
@@ -30,6 +31,7 @@ class StorageSCP:
     def __init__(self, config: Config, sessions: sessionmaker[Session]) -> None:
         self.config = config
         self.store = DurableStore(config.node.storage_dir)
+        self.committer = GroupCommitter(sessions)
         self.handlers = IngestHandlers(
             self.store,
             sessions,
@@ -37,6 +39,7 @@ class StorageSCP:
             tls=config.security.tls_enabled,
             limits=InflateLimits(config.node.max_inflated_bytes, config.node.max_inflate_ratio),
             per_host=config.node.max_associations_per_host,
+            committer=self.committer,
         )
         self.ae = self._make_ae()
         self.server: GatedServer | None = None
@@ -57,6 +60,7 @@ class StorageSCP:
     def start(self) -> None:
         """Prepare storage and start listening in a background thread, behind the gate."""
         self.store.prepare()
+        self.committer.start()
         node = self.config.node
         tls = None
         if self.config.security.tls_enabled:
@@ -73,6 +77,7 @@ class StorageSCP:
                 on_invalid_request=self.handlers.on_invalid_request,
             )
         except OSError as exc:
+            self.committer.stop()
             raise StartupError(f"cannot listen on {address[0]}:{address[1]} (node.host/node.port): {exc}") from exc
         self.ae._servers.append(server)  # as AE.start_server does: AE.shutdown and server.shutdown expect it
         threading.Thread(target=server.serve_forever, name="AcceptorServer", daemon=True).start()
@@ -97,6 +102,9 @@ class StorageSCP:
         for assoc in remaining:
             log.warning("aborting association with %s at shutdown", assoc.requestor.ae_title)
             assoc.abort()
+        for assoc in remaining:
+            assoc.join(timeout)
+        self.committer.stop()  # after the last handler: every row handed over is committed or failed
         log.info("storage SCP stopped (%d association(s) aborted)", len(remaining))
 
 

@@ -77,6 +77,33 @@ class DurableStore:
             raise kind(f"cannot write {sop_instance_uid}: {exc.strerror or exc}") from exc
         return final
 
+    def write_new(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> tuple[Path, bool]:
+        """As :meth:`write`, but never replaces a file already at the final path.
+
+        Returns the final path and True, or the final path and False when a file was already there (another
+        copy of the instance, stored or in flight); the new data is then discarded. The no-replace
+        rename is a hard link of the fsync'd temporary file followed by its removal.
+        """
+        final = self.path_for(study_uid, series_uid, sop_instance_uid)
+        temporary = self.incoming / f"{sop_instance_uid}.{uuid.uuid4().hex}.tmp"
+        try:
+            self._write_synced(temporary, data)
+            created = self._make_dirs(final.parent)
+            try:
+                os.link(temporary, final)
+            except FileExistsError:
+                return final, False
+            finally:
+                temporary.unlink(missing_ok=True)
+            _fsync_dir(final.parent)
+            for parent in created:
+                _fsync_dir(parent.parent)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            kind = OutOfResources if exc.errno in _RESOURCE_ERRNOS else StorageError
+            raise kind(f"cannot write {sop_instance_uid}: {exc.strerror or exc}") from exc
+        return final, True
+
     def remove(self, path: Path) -> None:
         """Remove a file whose database row could not be committed (best effort)."""
         try:
