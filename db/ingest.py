@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -128,6 +128,12 @@ def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[Instance
             )
             inserted.append(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
     return inserted
+
+
+def delete_instance(sessions: sessionmaker[Session], sop_instance_uid: str) -> None:
+    """Remove the row of an instance that was never acknowledged (its file could not be made durable)."""
+    with sessions.begin() as session:
+        session.execute(delete(Instance).where(Instance.sop_instance_uid == sop_instance_uid))
 
 
 def close_association(

@@ -87,9 +87,9 @@ class Node:
                 self.sessions,
                 new_event(
                     "node",
-                    "failure" if reconciled.missing else "success",
+                    "success",
                     f"storage reconciled at start-up: {len(reconciled.adopted)} file(s) without a row adopted, "
-                    f"{len(reconciled.set_aside)} set aside in .orphans, {len(reconciled.missing)} row(s) without a file",
+                    f"{len(reconciled.set_aside)} set aside in .orphans, {len(reconciled.missing)} row(s) without a file removed (never acknowledged)",
                     detail=reconciled.summary(),
                 ),
             )

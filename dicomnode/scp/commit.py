@@ -1,11 +1,15 @@
 """Group commit of instance rows: the rows of concurrent associations share one database commit.
 
-Each C-STORE handler makes its file durable on its own thread, with no database lock held (write,
-fsync, rename, directory fsync), then hands the row to :class:`GroupCommitter` and waits. One committer
+Each C-STORE handler writes and fsyncs its file and links it into place on its own thread, with no
+database lock held, then hands the row to :class:`GroupCommitter` and, while that commit runs, fsyncs the
+directory entry; it answers only when both are done. One committer
 thread takes every row waiting at that moment and inserts them in a single transaction
 (:func:`db.ingest.insert_instances`), so N concurrent senders pay one commit (one WAL fsync on SQLite)
 per batch instead of one each, and no sender waits for another's file I/O. Success still goes out only
-after the handler's own row is committed (the durability promise of the README).
+after the handler's own row is committed and its file's directory entry is durable (the promise of the
+README). A crash between the two can leave a committed row whose new directory entry was lost: that
+instance was never acknowledged, and start-up reconciliation removes the row
+(:mod:`dicomnode.scp.reconcile`).
 """
 
 from __future__ import annotations
@@ -42,16 +46,16 @@ class GroupCommitter:
             self._thread.join(10)
             self._thread = None
 
-    def commit(self, info: InstanceInfo, association_id: int | None) -> bool:
-        """Insert the row and wait for its commit: True when new, False when the UID was already stored.
+    def submit(self, info: InstanceInfo, association_id: int | None) -> Future[bool]:
+        """Queue the row; the future gives True when it was inserted, False when the UID was already stored.
 
-        Raises what the database raised (SQLAlchemyError) when the batch holding this row failed.
+        The future raises what the database raised (SQLAlchemyError) when the batch holding the row failed.
         """
         if self._thread is None:
             raise RuntimeError("the group committer is not running")
         done: Future[bool] = Future()
         self._queue.put((info, association_id, done))
-        return done.result()
+        return done
 
     def _run(self) -> None:
         while True:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from pydicom.uid import UncompressedTransferSyntaxes
 from pynetdicom import evt
@@ -24,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import new_event
-from db.ingest import InstanceInfo, PeerInfo, add_audit, close_association, open_association
+from db.ingest import InstanceInfo, PeerInfo, add_audit, close_association, delete_instance, open_association
 from db.models import AuditEvent
 from db.text import bounded
 from dicomnode.errors import OutOfResources, StorageError
@@ -224,11 +226,19 @@ class IngestHandlers:
         try:
             info = self._describe(event)
             data = event.encoded_dataset()
-            # the file is made durable first, on this thread, with no database lock held ...
+            # the file is written, fsync'd and linked into place with no database lock held ...
             path, created = self.store.write_new(info.study_uid, info.series_uid, info.sop_instance_uid, data)
             info = replace(info, path=str(path), size=len(data))
-            try:  # ... then its row joins the next group commit (dicomnode.scp.commit)
-                first = self.committer.commit(info, state.association_id)
+            # ... its row joins the next group commit while its directory entry is fsync'd
+            committed = self.committer.submit(info, state.association_id)
+            try:
+                if created:
+                    self.store.sync_entry(path)
+            except StorageError:
+                self._undo(path, committed)
+                raise
+            try:
+                first = committed.result()
             except SQLAlchemyError:
                 if created:  # the commit failed after the write: no file without its row
                     self.store.remove(path)
@@ -244,6 +254,15 @@ class IngestHandlers:
             self._audit_failure(state, OTHER_FAILURE, f"unexpected {type(exc).__name__}: {exc}", sop_instance_uid)
             return OTHER_FAILURE
         return SUCCESS
+
+    def _undo(self, path: Path, committed: Future[bool]) -> None:
+        """The file could not be made durable: remove it, and its row once committed (never acknowledged)."""
+        self.store.remove(path)
+        try:
+            if committed.result():
+                delete_instance(self.sessions, path.stem)
+        except SQLAlchemyError as exc:
+            log.error("row of %s could not be removed after its file failed: %s", path.stem, exc)
 
     def _failed(self, state: _Open, error: StorageError, sop_instance_uid: str) -> int:
         log.warning(

@@ -1,14 +1,17 @@
 """Start-up reconciliation of the storage folder with the ``instances`` table (what a crash can leave).
 
-A file is renamed into place, fsync'd, and only then is its row committed (:mod:`dicomnode.scp.storage`,
-:func:`db.ingest.add_instance`), so a crash between the two leaves a whole file at its final path with no
-row: an instance that was never acknowledged. At start-up, before the SCP listens, :func:`reconcile`
+A file is fsync'd and linked into place, then its row is committed while the new directory entry is
+fsync'd, and only when both are done is the instance acknowledged (:mod:`dicomnode.scp.commit`). A crash
+in between can leave a whole file at its final path with no row, or a committed row whose directory
+entry was lost: in both cases an instance that was never acknowledged. At start-up, before the SCP
+listens, :func:`reconcile`
 
 - adopts each such file whose header names the UIDs its path holds (a row is added, ``association_id``
   empty): the instance is whole, and a sender that re-sends it finds a duplicate;
 - moves a file that cannot be read, or whose UIDs differ from its path, to ``storage_dir/.orphans/``
   (kept for an administrator, never deleted);
-- reports rows received since the last start whose file is missing (never expected; loud if found).
+- removes the rows received since the last start whose file is missing (never acknowledged: Success
+  needs the file; the sender did not get it and sends again), naming their UIDs.
 
 Only files modified since the node's previous start (less a margin) are examined: a crash can only leave
 files written in the run it ended. It logs what it did and returns the counts for the ``node`` audit row.
@@ -26,7 +29,7 @@ from pathlib import Path
 import pydicom
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.ingest import InstanceInfo, add_instance, known_paths, last_start, rows_since
+from db.ingest import InstanceInfo, add_instance, delete_instance, known_paths, last_start, rows_since
 from dicomnode.scp.storage import INCOMING, DurableStore
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,7 @@ MARGIN = timedelta(minutes=5)  # clock steps and coarse file-system timestamps
 class Reconciliation:
     adopted: list[str] = field(default_factory=list)  # SOP Instance UIDs given a row
     set_aside: list[str] = field(default_factory=list)  # file names moved to .orphans
-    missing: list[str] = field(default_factory=list)  # SOP Instance UIDs whose row has no file
+    missing: list[str] = field(default_factory=list)  # SOP Instance UIDs whose row had no file (removed)
 
     def summary(self) -> dict[str, object]:
         return {"adopted": len(self.adopted), "set_aside": len(self.set_aside), "missing_files": len(self.missing),
@@ -67,6 +70,7 @@ def reconcile(store: DurableStore, sessions: sessionmaker[Session]) -> Reconcili
             result.set_aside.append(_set_aside(store.root, path))
     for uid, stored in rows_since(sessions, started - MARGIN if started is not None else None):
         if not Path(stored).exists():
+            delete_instance(sessions, uid)
             result.missing.append(uid)
     if result.adopted:
         log.warning("adopted %d whole file(s) that a crash left without a row: %s", len(result.adopted),
@@ -74,7 +78,8 @@ def reconcile(store: DurableStore, sessions: sessionmaker[Session]) -> Reconcili
     if result.set_aside:
         log.warning("moved %d unreadable or misplaced file(s) to %s", len(result.set_aside), store.root / ORPHANS)
     if result.missing:
-        log.error("%d instance row(s) have no file: %s", len(result.missing), ", ".join(result.missing[:20]))
+        log.warning("removed %d instance row(s) without a file (never acknowledged): %s", len(result.missing),
+                    ", ".join(result.missing[:20]))
     return result
 
 

@@ -78,31 +78,37 @@ class DurableStore:
         return final
 
     def write_new(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> tuple[Path, bool]:
-        """As :meth:`write`, but never replaces a file already at the final path.
+        """Write ``data`` (fsync'd) and link it to its final path, never replacing a file already there.
 
         Returns the final path and True, or the final path and False when a file was already there (another
-        copy of the instance, stored or in flight); the new data is then discarded. The no-replace
-        rename is a hard link of the fsync'd temporary file followed by its removal.
+        copy of the instance, stored or in flight); the new data is then discarded. The no-replace rename
+        is a hard link of the fsync'd temporary file followed by its removal. The new directory entry is
+        not yet durable: call :meth:`sync_entry` before acknowledging (the caller may commit the row
+        meanwhile, see :mod:`dicomnode.scp.commit`).
         """
         final = self.path_for(study_uid, series_uid, sop_instance_uid)
         temporary = self.incoming / f"{sop_instance_uid}.{uuid.uuid4().hex}.tmp"
         try:
             self._write_synced(temporary, data)
-            created = self._make_dirs(final.parent)
+            self._make_dirs(final.parent)
             try:
                 os.link(temporary, final)
             except FileExistsError:
                 return final, False
             finally:
                 temporary.unlink(missing_ok=True)
-            _fsync_dir(final.parent)
-            for parent in created:
-                _fsync_dir(parent.parent)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
-            kind = OutOfResources if exc.errno in _RESOURCE_ERRNOS else StorageError
-            raise kind(f"cannot write {sop_instance_uid}: {exc.strerror or exc}") from exc
+            raise _storage_error(sop_instance_uid, exc) from exc
         return final, True
+
+    def sync_entry(self, path: Path) -> None:
+        """Make the directory entries of ``path`` durable: fsync its folder and the folders above it."""
+        try:  # series folder, study folder, storage root: cheap when unchanged, needed when just created
+            for directory in (path.parent, path.parent.parent, self.root):
+                _fsync_dir(directory)
+        except OSError as exc:
+            raise _storage_error(path.stem, exc) from exc
 
     def remove(self, path: Path) -> None:
         """Remove a file whose database row could not be committed (best effort)."""
@@ -134,6 +140,11 @@ class DurableStore:
         for path in reversed(missing):
             path.mkdir(exist_ok=True)
         return list(reversed(missing))
+
+
+def _storage_error(sop_instance_uid: str, exc: OSError) -> StorageError:
+    kind = OutOfResources if exc.errno in _RESOURCE_ERRNOS else StorageError
+    return kind(f"cannot write {sop_instance_uid}: {exc.strerror or exc}")
 
 
 def _fsync_dir(directory: Path) -> None:
