@@ -104,29 +104,39 @@ def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[Instance
     This is the group commit of the ingest path: the rows of concurrent associations share one commit
     (one WAL fsync on SQLite, one WAL flush on PostgreSQL). Nothing is committed if it raises.
     """
+    if not batch:
+        return []
     dialect = sessions.kw["bind"].dialect.name
     insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     now = utcnow()
-    inserted: list[bool] = []
-    with sessions.begin() as session:
-        for info, association_id in batch:
-            statement = (
-                insert(Instance)
-                .values(
-                    sop_instance_uid=info.sop_instance_uid,
-                    sop_class_uid=info.sop_class_uid,
-                    study_uid=info.study_uid,
-                    series_uid=info.series_uid,
-                    modality=info.modality,
-                    transfer_syntax=info.transfer_syntax,
-                    path=info.path,
-                    size=info.size,
-                    received_at=now,
-                    association_id=association_id,
-                )
-                .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
-            )
-            inserted.append(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+    rows = [
+        {
+            "sop_instance_uid": info.sop_instance_uid,
+            "sop_class_uid": info.sop_class_uid,
+            "study_uid": info.study_uid,
+            "series_uid": info.series_uid,
+            "modality": info.modality,
+            "transfer_syntax": info.transfer_syntax,
+            "path": info.path,
+            "size": info.size,
+            "received_at": now,
+            "association_id": association_id,
+        }
+        for info, association_id in batch
+    ]
+    statement = (
+        insert(Instance)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
+        .returning(Instance.sop_instance_uid)
+    )
+    with sessions.begin() as session:  # one statement, one commit
+        new = set(session.scalars(statement))
+    seen: set[str] = set()
+    inserted = []
+    for info, _ in batch:  # a UID twice in one batch: the first occurrence is the one inserted
+        inserted.append(info.sop_instance_uid in new and info.sop_instance_uid not in seen)
+        seen.add(info.sop_instance_uid)
     return inserted
 
 
