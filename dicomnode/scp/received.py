@@ -22,13 +22,14 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.pixels.utils import get_expected_length
+from pydicom.tag import BaseTag
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from db.text import quoted
 from dicomnode.errors import CannotUnderstand, DatasetMismatch
 from dicomnode.scp.inflate import InflateLimits, inflate
 from dicomnode.scp.storage import check_uid
-from dicomnode.scp.structure import check_structure
+from dicomnode.scp.structure import PIXEL_DATA, check_structure
 
 PIXEL_ATTRIBUTES = ("Rows", "Columns", "BitsAllocated", "SamplesPerPixel")
 
@@ -51,9 +52,10 @@ def read_received(
     syntax = UID(transfer_syntax)
     data = inflate(raw, limits) if syntax == DeflatedExplicitVRLittleEndian else raw
     implicit, little = bool(syntax.is_implicit_VR), bool(syntax.is_little_endian)
-    check_structure(data, implicit_vr=implicit, little_endian=little)
-    try:
-        dataset = read_dataset(DicomBytesIO(data), is_implicit_VR=implicit, is_little_endian=little)
+    pixel_length = check_structure(data, implicit_vr=implicit, little_endian=little)
+    try:  # the header only: the walk above has checked the pixel data's encoding and measured it
+        dataset = read_dataset(DicomBytesIO(data), is_implicit_VR=implicit, is_little_endian=little,
+                               stop_when=_at_pixel_data)
         dataset_sop_uid = dataset.get("SOPInstanceUID")
         dataset_class_uid = dataset.get("SOPClassUID")
         study_uid, series_uid = dataset.get("StudyInstanceUID"), dataset.get("SeriesInstanceUID")
@@ -73,8 +75,8 @@ def read_received(
             f"SOP Class UID (0008,0016) {found} does not match the request's Affected SOP Class UID "
             f"(0000,0002) {quoted(sop_class_uid)}"
         )
-    if not syntax.is_encapsulated:
-        check_pixel_length(dataset)
+    if not syntax.is_encapsulated and pixel_length is not None:
+        check_pixel_length(dataset, pixel_length)
     return Received(
         sop_instance_uid=sop_instance_uid,
         sop_class_uid=sop_class_uid,
@@ -84,11 +86,8 @@ def read_received(
     )
 
 
-def check_pixel_length(dataset: Dataset) -> None:
-    """CannotUnderstand unless native Pixel Data has the length its image attributes give (PS3.5 8.1.1)."""
-    if "PixelData" not in dataset:
-        return
-    actual = len(dataset["PixelData"].value or b"")
+def check_pixel_length(dataset: Dataset, actual: int) -> None:
+    """CannotUnderstand unless native Pixel Data of ``actual`` bytes has the length its image attributes give."""
     for keyword in PIXEL_ATTRIBUTES:
         value = dataset.get(keyword)
         if not isinstance(value, int) or value <= 0:
@@ -103,6 +102,10 @@ def check_pixel_length(dataset: Dataset) -> None:
             f"Pixel Data (7FE0,0010) holds {actual} bytes; Rows x Columns x Number of Frames x Samples per Pixel x "
             f"Bits Allocated / 8 gives {expected} (PS3.5 8.1.1)"
         )
+
+
+def _at_pixel_data(tag: BaseTag, vr: str | None, length: int) -> bool:
+    return bool(tag == PIXEL_DATA)
 
 
 def _text(value: object) -> str:

@@ -22,12 +22,16 @@ LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"
 MAX_DEPTH = 32  # nested sequences deeper than this are refused (a recursion bomb, not an image)
 
 
-def check_structure(data: bytes | memoryview, *, implicit_vr: bool, little_endian: bool) -> None:
-    """Raise CannotUnderstand unless ``data`` is a complete, well-formed encoded data set."""
+def check_structure(data: bytes | memoryview, *, implicit_vr: bool, little_endian: bool) -> int | None:
+    """Raise CannotUnderstand unless ``data`` is a complete, well-formed encoded data set.
+
+    Returns the value length of the top-level Pixel Data (7FE0,0010) when it has a defined length, else None.
+    """
     walker = _Walker(memoryview(data), implicit_vr, little_endian)
     end = walker.dataset(0, len(data), depth=0, delimited=False)
     if end != len(data):
         raise CannotUnderstand(f"data set has {len(data) - end} unexpected byte(s) after offset {end}")
+    return walker.pixel_length
 
 
 def _tag_text(tag: int) -> str:
@@ -39,6 +43,7 @@ class _Walker:
         self.data = data
         self.implicit_vr = implicit_vr
         self.order = "<" if little_endian else ">"
+        self.pixel_length: int | None = None
 
     def implicit(self) -> "_Walker":
         return _Walker(self.data, True, self.order == "<")
@@ -96,6 +101,8 @@ class _Walker:
                 )
             if vr == b"SQ":
                 self._sequence(tag, start, start + length, depth + 1, delimited=False)
+            elif tag == PIXEL_DATA and depth == 0:
+                self.pixel_length = length
             pos = start + length
         if delimited:
             raise CannotUnderstand("data set ends before the delimiter of an item of undefined length")
