@@ -188,3 +188,5 @@ def test_corrupt_value_is_echoed_bounded_and_escaped(node: NodeProcess) -> None:
     assert len(event.message) <= 500
     assert "\\x00\\n" in event.message and "\n" not in event.message
     assert "more characters" in event.message
+    longest = max(len(line) for line in node.log().splitlines())
+    assert longest < 2100, f"a log line of {longest} characters"  # library warnings echo the value too
