@@ -1,8 +1,10 @@
 """Durable instance files: ``storage_dir/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm``.
 
-A file is written under ``storage_dir/.incoming`` with a temporary name, fsync'd, renamed into place and
-its directory fsync'd, so after a crash a file is either whole at its final path or absent there.
-Temporary files left by a crash stay in ``.incoming`` and are removed at start-up (:meth:`sweep`).
+A file is written under ``storage_dir/.incoming`` with a temporary name, fsync'd, linked into place without
+replacing any file there (:meth:`DurableStore.write_new`), and its directory entry fsync'd
+(:meth:`DurableStore.sync_entry`), so after a crash a file is either whole at its final path or absent
+there. Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
+(:meth:`DurableStore.prepare`).
 """
 
 from __future__ import annotations
@@ -55,27 +57,6 @@ class DurableStore:
 
     def path_for(self, study_uid: str, series_uid: str, sop_instance_uid: str) -> Path:
         return self.root / study_uid / series_uid / f"{sop_instance_uid}.dcm"
-
-    def write(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> Path:
-        """Write ``data`` durably to its final path and return the path.
-
-        Raises OutOfResources when the disk is full or unwritable, StorageError for other I/O failures;
-        in both cases no file is left at the final path or in ``.incoming``.
-        """
-        final = self.path_for(study_uid, series_uid, sop_instance_uid)
-        temporary = self.incoming / f"{sop_instance_uid}.{uuid.uuid4().hex}.tmp"
-        try:
-            self._write_synced(temporary, data)
-            created = self._make_dirs(final.parent)
-            os.replace(temporary, final)
-            _fsync_dir(final.parent)
-            for parent in created:
-                _fsync_dir(parent.parent)
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            kind = OutOfResources if exc.errno in _RESOURCE_ERRNOS else StorageError
-            raise kind(f"cannot write {sop_instance_uid}: {exc.strerror or exc}") from exc
-        return final
 
     def write_new(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> tuple[Path, bool]:
         """Write ``data`` (fsync'd) and link it to its final path, never replacing a file already there.
@@ -130,8 +111,8 @@ class DurableStore:
         finally:
             os.close(fd)
 
-    def _make_dirs(self, directory: Path) -> list[Path]:
-        """Create ``directory`` and missing parents under the root; return those created (outermost first)."""
+    def _make_dirs(self, directory: Path) -> None:
+        """Create ``directory`` and its missing parents under the root (made durable by :meth:`sync_entry`)."""
         missing: list[Path] = []
         current = directory
         while not current.exists() and current != self.root:
@@ -139,7 +120,6 @@ class DurableStore:
             current = current.parent
         for path in reversed(missing):
             path.mkdir(exist_ok=True)
-        return list(reversed(missing))
 
 
 def _storage_error(sop_instance_uid: str, exc: OSError) -> StorageError:
