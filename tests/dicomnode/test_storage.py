@@ -15,9 +15,19 @@ from dicomnode.scp.storage import DurableStore, check_uid
 def test_write_puts_file_at_study_series_sop_path(tmp_path: Path) -> None:
     store = DurableStore(tmp_path)
     store.prepare()
-    path = store.write("1.2.3", "1.2.3.4", "1.2.3.4.5", b"DICM-bytes")
-    assert path == tmp_path / "1.2.3" / "1.2.3.4" / "1.2.3.4.5.dcm"
+    path, created = store.write_new("1.2.3", "1.2.3.4", "1.2.3.4.5", b"DICM-bytes")
+    store.sync_entry(path)
+    assert created and path == tmp_path / "1.2.3" / "1.2.3.4" / "1.2.3.4.5.dcm"
     assert path.read_bytes() == b"DICM-bytes"
+    assert not list(store.incoming.iterdir())
+
+
+def test_a_second_copy_never_replaces_the_first(tmp_path: Path) -> None:
+    store = DurableStore(tmp_path)
+    store.prepare()
+    store.write_new("1.2.3", "1.2.3.4", "1.2.3.4.5", b"first")
+    path, created = store.write_new("1.2.3", "1.2.3.4", "1.2.3.4.5", b"second")
+    assert not created and path.read_bytes() == b"first"
     assert not list(store.incoming.iterdir())
 
 
@@ -38,7 +48,7 @@ def test_disk_full_is_out_of_resources_and_leaves_nothing(tmp_path: Path, monkey
 
     monkeypatch.setattr(os, "write", full_disk)
     with pytest.raises(OutOfResources, match="No space left"):
-        store.write("1.2", "1.2.3", "1.2.3.4", b"data")
+        store.write_new("1.2", "1.2.3", "1.2.3.4", b"data")
     assert not list(store.incoming.iterdir())
     assert not (tmp_path / "1.2").exists()
 
@@ -48,7 +58,7 @@ def test_other_io_error_is_storage_error(tmp_path: Path) -> None:
     store.prepare()
     (tmp_path / "1.2").write_bytes(b"a file where the study folder should be")
     with pytest.raises(StorageError) as raised:
-        store.write("1.2", "1.2.3", "1.2.3.4", b"data")
+        store.write_new("1.2", "1.2.3", "1.2.3.4", b"data")
     assert raised.value.status == 0xC211
     assert not list(store.incoming.iterdir())
 
