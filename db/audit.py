@@ -32,6 +32,7 @@ from db.text import bounded, bounded_detail
 
 EVENT_TYPES: tuple[str, ...] = ("node", "association", "instances-received", "store", "security", "series-ready", "job", "delivery")
 OUTCOMES: tuple[str, ...] = ("success", "duplicate", "failure", "rejected")
+OUTCOMES += ("warning",)  # stored, with a note for the admin (a non-conformant UID node.uid_policy accepted)
 OUTCOMES += ("queued", "skipped", "started", "requeued", "superseded", "retried")  # job life cycle
 EVENT_TYPES += ("admin",)  # an action taken through the admin HTTP API (every POST), with its outcome
 

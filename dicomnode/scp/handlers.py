@@ -36,8 +36,9 @@ from dicomnode.scp.gate import Refusal
 from dicomnode.scp.inflate import InflateLimits
 from dicomnode.scp.received import read_received
 from dicomnode.scp.refusals import RefusalLimiter
-from dicomnode.scp.storage import DurableStore, check_uid
+from dicomnode.scp.storage import DurableStore
 from dicomnode.scp.transport import CANNOT_UNDERSTAND
+from dicomnode.uid_policy import UidPolicy, check_uid
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,10 @@ class IngestHandlers:
         limits: InflateLimits,
         per_host: int,
         committer: GroupCommitter,
+        uid_policy: UidPolicy = "strict",
     ) -> None:
         self.store = store
+        self.uid_policy: UidPolicy = uid_policy
         self.committer = committer
         self.limits = limits
         self.per_host = per_host
@@ -224,7 +227,7 @@ class IngestHandlers:
             state.stores += 1
         sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
         try:
-            info = self._describe(event)
+            info, uid_warnings = self._describe(event)
             data = event.encoded_dataset()
             # the file is written, fsync'd and linked into place with no database lock held ...
             path, created = self.store.write_new(info.study_uid, info.series_uid, info.sop_instance_uid, data)
@@ -245,6 +248,8 @@ class IngestHandlers:
                 raise
             if not first:
                 self._audit_store(state, "duplicate", "instance already stored; kept the first copy", info)
+            if uid_warnings:
+                self._audit_store(state, "warning", "; ".join(uid_warnings), info)
         except SQLAlchemyError as exc:
             return self._failed(state, OutOfResources(f"database unavailable: {type(exc).__name__}"), sop_instance_uid)
         except StorageError as exc:
@@ -271,15 +276,19 @@ class IngestHandlers:
         self._audit_failure(state, error.status, str(error), sop_instance_uid)
         return error.status
 
-    def _describe(self, event: evt.Event) -> InstanceInfo:
-        """The checked facts of the received data set (:func:`read_received`); a StorageError when it fails."""
+    def _describe(self, event: evt.Event) -> tuple[InstanceInfo, list[str]]:
+        """The checked facts of the received data set (:func:`read_received`) and the UID warnings of
+        ``node.uid_policy``; a StorageError when it fails."""
         request = event.request
-        sop_instance_uid = check_uid(request.AffectedSOPInstanceUID, "Affected SOP Instance UID (0000,1000)")
-        sop_class_uid = check_uid(request.AffectedSOPClassUID, "Affected SOP Class UID (0000,0002)")
+        sop_instance_uid, instance_warning = check_uid(
+            request.AffectedSOPInstanceUID, "Affected SOP Instance UID (0000,1000)", self.uid_policy
+        )
+        sop_class_uid, _ = check_uid(request.AffectedSOPClassUID, "Affected SOP Class UID (0000,0002)", "strict")
         transfer_syntax = str(event.context.transfer_syntax)
         raw = event.encoded_dataset(include_meta=False)
-        received = read_received(raw, transfer_syntax, sop_class_uid, sop_instance_uid, self.limits)
-        return InstanceInfo(
+        received = read_received(raw, transfer_syntax, sop_class_uid, sop_instance_uid, self.limits, self.uid_policy)
+        warnings = ([instance_warning] if instance_warning else []) + list(received.uid_warnings)
+        info = InstanceInfo(
             sop_instance_uid=received.sop_instance_uid,
             sop_class_uid=received.sop_class_uid,
             study_uid=received.study_uid,
@@ -289,6 +298,7 @@ class IngestHandlers:
             path="",
             size=0,
         )
+        return info, warnings
 
     def _audit_store(self, state: _Open, outcome: str, message: str, info: InstanceInfo) -> None:
         self._try_audit(

@@ -27,11 +27,15 @@ from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from db.text import quoted
 from dicomnode.errors import CannotUnderstand, DatasetMismatch
+from dicomnode.uid_policy import UidPolicy, check_instance_uids
 from dicomnode.scp.inflate import InflateLimits, inflate
-from dicomnode.scp.storage import check_uid
 from dicomnode.scp.structure import PIXEL_DATA, check_structure
 
 PIXEL_ATTRIBUTES = ("Rows", "Columns", "BitsAllocated", "SamplesPerPixel")
+
+
+STUDY_UID = "Study Instance UID (0020,000D)"
+SERIES_UID = "Series Instance UID (0020,000E)"
 
 
 @dataclass(frozen=True)
@@ -43,12 +47,18 @@ class Received:
     study_uid: str
     series_uid: str
     modality: str | None
+    uid_warnings: tuple[str, ...] = ()
 
 
 def read_received(
-    raw: bytes, transfer_syntax: str, sop_class_uid: str, sop_instance_uid: str, limits: InflateLimits
+    raw: bytes, transfer_syntax: str, sop_class_uid: str, sop_instance_uid: str, limits: InflateLimits,
+    uid_policy: UidPolicy = "strict",
 ) -> Received:
-    """Check the encoded data set ``raw`` received under ``transfer_syntax`` against its C-STORE request."""
+    """Check the encoded data set ``raw`` received under ``transfer_syntax`` against its C-STORE request.
+
+    The Study and Series Instance UIDs are checked by ``uid_policy`` (:mod:`dicomnode.uid_policy`); a
+    non-conformant value it accepts comes back as a warning in :attr:`Received.uid_warnings`.
+    """
     syntax = UID(transfer_syntax)
     data = inflate(raw, limits) if syntax == DeflatedExplicitVRLittleEndian else raw
     implicit, little = bool(syntax.is_implicit_VR), bool(syntax.is_little_endian)
@@ -77,12 +87,16 @@ def read_received(
         )
     if not syntax.is_encapsulated and pixel_length is not None:
         check_pixel_length(dataset, pixel_length)
+    checked = check_instance_uids(
+        {STUDY_UID: study_uid, SERIES_UID: series_uid}, uid_policy
+    )
     return Received(
         sop_instance_uid=sop_instance_uid,
         sop_class_uid=sop_class_uid,
-        study_uid=check_uid(study_uid, "Study Instance UID (0020,000D)"),
-        series_uid=check_uid(series_uid, "Series Instance UID (0020,000E)"),
+        study_uid=checked.values[STUDY_UID],
+        series_uid=checked.values[SERIES_UID],
         modality=(_text(modality)[:16] or None) if modality is not None else None,
+        uid_warnings=tuple(checked.warnings),
     )
 
 

@@ -40,6 +40,7 @@ class StorageSCP:
             limits=InflateLimits(config.node.max_inflated_bytes, config.node.max_inflate_ratio),
             per_host=config.node.max_associations_per_host,
             committer=self.committer,
+            uid_policy=config.node.uid_policy,
         )
         self.ae = self._make_ae()
         self.server: GatedServer | None = None

@@ -12,29 +12,15 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import re
 import uuid
 from pathlib import Path
 
-from db.text import quoted
 from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
 
 log = logging.getLogger(__name__)
 
-# PS3.5 9.1: UID components are digits separated by periods, at most 64 characters in all.
-_UID_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 _RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE})
 INCOMING = ".incoming"
-
-
-def check_uid(value: object, name: str) -> str:
-    """Return ``value`` as a UID string, or raise CannotUnderstand naming the attribute (PS3.5 9.1)."""
-    text = str(value).strip().rstrip("\x00") if value is not None else ""
-    if not text:
-        raise CannotUnderstand(f"{name} is missing or empty")
-    if len(text) > 64 or not _UID_PATTERN.match(text):
-        raise CannotUnderstand(f"{name} {quoted(text)} is not a valid UID (PS3.5 9.1)")
-    return text
 
 
 class DurableStore:

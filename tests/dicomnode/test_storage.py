@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
-from dicomnode.scp.storage import DurableStore, check_uid
+from dicomnode.scp.storage import DurableStore
+from dicomnode.uid_policy import check_uid
 
 
 def test_write_puts_file_at_study_series_sop_path(tmp_path: Path) -> None:
@@ -66,8 +67,8 @@ def test_other_io_error_is_storage_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["", "../../etc", "1.2.abc", "1.02.3", "1." * 40 + "1", None])
 def test_invalid_uids_cannot_be_understood(bad: object) -> None:
     with pytest.raises(CannotUnderstand, match="Study Instance UID"):
-        check_uid(bad, "Study Instance UID (0020,000D)")
+        check_uid(bad, "Study Instance UID (0020,000D)", "strict")
 
 
 def test_valid_uid_passes() -> None:
-    assert check_uid("1.2.840.10008.5.1.4.1.1.2\x00", "SOP Class UID") == "1.2.840.10008.5.1.4.1.1.2"
+    assert check_uid("1.2.840.10008.5.1.4.1.1.2\x00", "SOP Class UID", "strict") == ("1.2.840.10008.5.1.4.1.1.2", None)
