@@ -255,7 +255,7 @@ def skip(
         job = _owned(session, job_id, worker_id)
         if job is None:
             return False
-        job.state, job.reason, job.finished_at = SKIPPED, reason, utcnow()
+        job.state, job.reason, job.finished_at = SKIPPED, bounded(reason), utcnow()
         job.timings, job.worker_id, job.heartbeat_at = timings or {}, None, None
         record_event(session, "job", "skipped", f"job {job.id} skipped by worker {worker_id}: {reason}",
                      detail={"job_id": job.id, "worker_id": worker_id, "attempt": job.attempts}, **_ids(job))
