@@ -175,3 +175,33 @@ def test_real_insertion_samples_label_what_was_inserted(tmp_path):
         assert sample.study_labels[0] == float(bool(labelled))
         cached = source[index]
         np.testing.assert_array_equal(cached.slice_labels, sample.slice_labels)
+
+
+@realdata
+def test_labelled_rsna_slices_read_as_one_slice_series():
+    from inference.realct.rsna_slices import RsnaSliceSource
+
+    folder = SHARED_DATA / "rsna-slices" / "labelled"
+    if not folder.is_dir():
+        pytest.skip(f"RSNA slices not found at {folder}")
+    source = RsnaSliceSource(folder)
+    assert len(source) == 10
+    samples = [source[i] for i in range(len(source))]
+    assert sum(s.study_labels[0] for s in samples) == 5
+    for sample in samples:
+        assert sample.hu.shape == (1, 256, 256) and sample.known.all()
+        assert sample.hu.min() < -500 and sample.hu.max() > 300  # HU: air and bone
+
+
+@realdata
+def test_build_source_realct_splits_by_volume(tmp_path):
+    from inference.training.factory import build_source
+
+    if not REAL_CT.is_dir():
+        pytest.skip(f"real head-CT volumes not found at {REAL_CT}")
+    val = build_source("realct", REAL_CT, seeds="0-3", split="validation", cache_dir=tmp_path)
+    assert val.volumes == list(SPLITS["validation"]) and not val.reslice
+    train = build_source("realct", REAL_CT, seeds="0-3", split="finetune", cache_dir=tmp_path)
+    assert train.volumes == list(SPLITS["train"]) and train.reslice
+    with pytest.raises(ValueError, match="no test volume"):
+        build_source("realct", REAL_CT, seeds="0-3", split="test")
