@@ -5,7 +5,9 @@ series: :func:`inference.preprocess.preprocess` stretches the image to ``size`` 
 labels and training all see what the network sees. A cadaver's brain is then shifted to living density
 (:func:`inference.realct.loaders.correct_postmortem_brain`) and the result segmented
 (:func:`inference.realct.compartments.segment`) inside the intracranial mask of
-:func:`inference.intracranial.intracranial_mask`. Preparing a 234-slice volume takes a few seconds;
+:func:`inference.intracranial.intracranial_mask`, of which only the largest 3D-connected piece is kept: the
+mask is made slice by slice, and below the skull base of a volume that runs down to the neck a bone ring
+(the mandible, a vertebra) can enclose soft tissue that is not intracranial. Preparing a 234-slice volume takes a few seconds;
 :func:`prepare_cached` keeps the result as ``.npz``.
 """
 
@@ -27,7 +29,7 @@ from inference.training.sources import resize_hu
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bumped when preparation changes, so stale cache files are not read."""
 
 
@@ -55,11 +57,19 @@ def prepare(volume: RealVolume, size: int = 256) -> Background:
     rows, cols = volume.hu.shape[1:]
     hu = resize_hu(volume.hu, size) if (rows, cols) != (size, size) else volume.hu.astype(np.float32)
     spacing = (float(volume.spacing[0]), volume.spacing[1] * rows / size, volume.spacing[2] * cols / size)
-    mask = intracranial_mask(hu, spacing)
+    mask = _largest_piece(intracranial_mask(hu, spacing))
     corrected = correct_postmortem_brain(RealVolume(volume.name, hu, spacing, volume.postmortem, volume.hu_exact), mask)
     if volume.postmortem:
-        mask = intracranial_mask(corrected.hu, spacing)
+        mask = _largest_piece(intracranial_mask(corrected.hu, spacing))
     return Background(volume.name, corrected.hu, segment(corrected.hu, spacing, mask), volume.hu_exact)
+
+
+def _largest_piece(mask: np.ndarray) -> np.ndarray:
+    pieces, count = ndi.label(mask)
+    if count <= 1:
+        return mask
+    sizes = ndi.sum(mask, pieces, np.arange(1, count + 1))
+    return pieces == 1 + int(np.argmax(sizes))
 
 
 def prepare_cached(root: Path, name: str, size: int = 256, cache_dir: Path | None = None) -> Background:

@@ -3,7 +3,7 @@
 HU thresholds and morphology only, on HU smoothed in-plane (Gaussian, sigma 0.8 mm) so that noise does not
 split tissue classes. Inside the intracranial mask (:func:`inference.intracranial.intracranial_mask`):
 
-- **skull**: any voxel of the head above :data:`BONE_HU` (also outside the mask: the calvarium).
+- **skull**: any voxel outside the mask above :data:`BONE_HU` (unsmoothed HU: the calvarium, the skull base).
 - **CSF**: :data:`CSF_HU` (-20 to 17 HU); **parenchyma**: 17 to :data:`BRAIN_HU_MAX` (58 HU). What is left
   inside the mask (vessels, calcification, partial volume with bone, fat) is ``OTHER``.
 - **ventricles**: CSF deeper than :data:`VENTRICLE_DEPTH_MM` (18 mm) from the inner table within its
@@ -100,7 +100,7 @@ def segment(hu: np.ndarray, spacing: tuple[float, float, float], intracranial: n
     csf = intracranial & (smooth >= CSF_HU[0]) & (smooth < CSF_HU[1])
     labels[intracranial & (smooth >= CSF_HU[1]) & (smooth <= BRAIN_HU_MAX)] = PARENCHYMA
     labels[csf] = SULCAL_CSF
-    labels[smooth > BONE_HU] = SKULL
+    labels[(hu > BONE_HU) & ~intracranial] = SKULL
     depth = ndi.distance_transform_edt(intracranial, sampling=spacing).astype(np.float32)
     columns = np.nonzero(intracranial)[2]
     midline = float(columns.mean()) if columns.size else hu.shape[2] / 2

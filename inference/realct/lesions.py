@@ -110,7 +110,10 @@ def _sub_offsets(bg: Background) -> np.ndarray:
 
 
 def _brain_z(bg: Background) -> tuple[int, int]:
-    zs = np.flatnonzero((bg.compartments.labels == PARENCHYMA).any(axis=(1, 2)))
+    """First and last slice of the brain: intracranial area at least a quarter of the largest slice's
+    (the spinal canal below the foramen magnum does not count)."""
+    area = bg.compartments.intracranial.sum(axis=(1, 2))
+    zs = np.flatnonzero(area >= 0.25 * area.max())
     return (int(zs[0]), int(zs[-1])) if zs.size else (0, bg.hu.shape[0] - 1)
 
 
