@@ -71,4 +71,7 @@ class RsnaSliceSource:
         ident, labels = self.rows[index]
         with _lenient_uids():
             volume = Volume.from_datasets([pydicom.dcmread(self.root / f"{ident}.dcm")])
-        return Sample(f"rsna-{ident}", resize_hu(volume.hu, self.input_size), labels[None].copy(), labels, ALL_KNOWN)
+        rows, cols = volume.hu.shape[1:]
+        spacing = (volume.spacing[0], volume.spacing[1] * rows / self.input_size, volume.spacing[2] * cols / self.input_size)
+        return Sample(f"rsna-{ident}", resize_hu(volume.hu, self.input_size), labels[None].copy(), labels, ALL_KNOWN,
+                      spacing)

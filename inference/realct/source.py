@@ -120,12 +120,14 @@ class RealInsertionSource:
         if path is not None and path.is_file():
             data = np.load(path)
             labels = data["slice_labels"].astype(np.float32)
-            return Sample(str(data["key"]), data["hu"].astype(np.float32), labels, labels.max(axis=0), ALL_KNOWN)
+            spacing = tuple(float(v) for v in data["spacing"]) if "spacing" in data else None
+            return Sample(str(data["key"]), data["hu"].astype(np.float32), labels, labels.max(axis=0), ALL_KNOWN, spacing)
         sample = self.make(index)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-            np.savez(tmp, hu=np.rint(sample.hu).astype(np.int16), slice_labels=sample.slice_labels, key=sample.key)
+            np.savez(tmp, hu=np.rint(sample.hu).astype(np.int16), slice_labels=sample.slice_labels, key=sample.key,
+                     spacing=np.array(sample.spacing))
             tmp.replace(path)
         return sample
 
@@ -142,7 +144,8 @@ class RealInsertionSource:
         hu = hu[first:stop].reshape(count, factor, *hu.shape[1:]).mean(axis=1)
         labels = slice_labels(bg, lesions, first, count, factor)
         key = f"realct-{bg.name}-{self.seeds[index]}"
-        return Sample(key, hu.astype(np.float32), labels, labels.max(axis=0), ALL_KNOWN)
+        spacing = (bg.spacing[0] * factor, bg.spacing[1], bg.spacing[2])
+        return Sample(key, hu.astype(np.float32), labels, labels.max(axis=0), ALL_KNOWN, spacing)
 
 
 def _factor(native_mm: float, target_mm: float | None) -> int:
