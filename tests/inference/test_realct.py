@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from inference.labels import LABELS
 from inference.realct.background import Background, prepare, prepare_cached
-from inference.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VENTRICLE, segment
+from inference.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VENTRICLE
 from inference.realct.lesions import SUBTYPES, apply_lesions, is_blood, make_lesion
 from inference.realct.loaders import LOADERS, NORMAL_BRAIN_HU, RealVolume, correct_postmortem_brain, load_real_volume
 from inference.realct.source import MIN_BLOOD_MM2, SPLITS, RealInsertionSource, slice_labels
