@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from inference.engines import build_engine
 from inference.phantoms import generate_study
@@ -71,3 +72,23 @@ def test_engine_output_is_restricted_to_the_brain(random_net, tmp_path):
     assert (prediction.study_probs <= prediction.slice_probs.max(axis=0) + 1e-7).all()
     outside = ~prediction.intracranial[n // 2]
     assert prediction.saliency_map(n // 2, 128, 128)[outside].max() == 0
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_series_findings_rest_on_slices_with_brain():
+    import pydicom
+
+    from inference.checkpoint import load_model
+    from tests.inference.conftest import CQ500_SERIES
+
+    if not CQ500_SERIES.is_dir():
+        pytest.skip(f"CQ500 series not found at {CQ500_SERIES}")
+    volume = Volume.from_datasets([pydicom.dcmread(p) for p in sorted(CQ500_SERIES.glob("*.dcm"))])
+    net, info = load_model(None)
+    prediction = build_engine(net, info, backend="torch", device="cpu").predict(volume)
+    gate = slice_gate(prediction.intracranial, volume.spacing)
+    assert (gate == 0).sum() >= 10  # vertex cap and below the foramen magnum
+    assert (prediction.slice_probs[gate == 0] == 0).all()
+    top = int(np.argmax(prediction.slice_probs[:, 0]))
+    assert gate[top] == 1.0, f"the top 'any' slice {top} has little brain"

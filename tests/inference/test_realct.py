@@ -167,6 +167,12 @@ def test_real_insertion_samples_label_what_was_inserted(tmp_path):
         bg, lesions, _ = source.draw(index)
         sample = source[index]
         assert sample.hu.shape[1:] == (256, 256) and sample.n_slices == bg.hu.shape[0]
+        for lesion in lesions:
+            full = lesion.full(bg.hu.shape)
+            assert bg.compartments.intracranial[full > 0].all(), f"{lesion.code} ({lesion.site}) outside the skull"
+            if is_blood(lesion):
+                codes = set(np.unique(bg.compartments.labels[full > 0]).tolist())
+                assert codes <= ALLOWED[lesion.code], f"{lesion.code} ({lesion.site}) in compartments {codes}"
         blood = {les.label for les in lesions if is_blood(les)}
         labelled = {LABELS[c] for c in range(1, 6) if sample.study_labels[c]}
         assert labelled <= blood
