@@ -144,7 +144,7 @@ def locate(
             for rank, index in enumerate(chosen, start=1)
             if (region := region_at(index)) is not None
         ]
-        if context.segmentation:
+        if context.segmentation and "FrameOfReferenceUID" in datasets[0]:  # else no SEG (see reports.seg)
             above = [int(i) for i in np.flatnonzero(column >= context.threshold)]
             segmented[label] = {
                 index: region.mask for index in sorted(set(above) | set(chosen))

@@ -106,12 +106,16 @@ def slice_region(
 
 
 def _largest_component(candidates: np.ndarray) -> np.ndarray | None:
-    labels, count = ndimage.label(candidates, structure=_EIGHT_CONNECTED)
-    if count == 0:
+    rows, cols = np.nonzero(np.any(candidates, axis=1))[0], np.nonzero(np.any(candidates, axis=0))[0]
+    if rows.size == 0:
         return None
+    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))  # work on the extent only
+    labels, _ = ndimage.label(candidates[box], structure=_EIGHT_CONNECTED)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    return np.asarray(ndimage.binary_fill_holes(labels == int(np.argmax(sizes))), dtype=bool)
+    mask = np.zeros(candidates.shape, dtype=bool)
+    mask[box] = ndimage.binary_fill_holes(labels == int(np.argmax(sizes)))
+    return mask
 
 
 def _centre(mask: np.ndarray) -> tuple[float, float]:

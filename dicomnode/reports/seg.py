@@ -14,6 +14,11 @@ on and at least one positive finding has a region:
 - the source images are the slices that carry a frame (Referenced Series Sequence and Source Image
   Sequence per frame, PS3.3 C.8.20.2.1 and C.7.6.16.2.6), so the SEG references the source series.
 
+No SEG is written when the source images lack Frame of Reference UID (0020,0052): it is Type 1 in the
+CT Image IOD but some de-identification tools remove it, and a SEG cannot tie its planes to images without
+one (inventing a frame of reference would claim a coordinate system the images do not share). The SR and
+SC images still carry the findings; the log says why.
+
 The regions are the model's attribution intersected with a blood-density rule, not a radiologist's
 segmentation: the Content Description says so.
 """
@@ -112,6 +117,12 @@ def build_seg(
     if not labels:
         return None
     indices = sorted({index for label in labels for index in findings.segmented[label]})
+    if "FrameOfReferenceUID" not in datasets[indices[0]]:
+        logger.warning(
+            "no SEG for series %s: its images have no Frame of Reference UID (0020,0052), which the SEG needs to "
+            "place its frames; the SR and SC images carry the findings", context.uids.source_series_uid,
+        )
+        return None
     rows, cols = int(datasets[indices[0]].Rows), int(datasets[indices[0]].Columns)
     pixels = np.zeros((len(indices), rows, cols, len(labels)), dtype=bool)
     position = {index: frame for frame, index in enumerate(indices)}
