@@ -7,8 +7,9 @@ For each hemorrhage subtype called positive (study probability at or above the o
   finding there (TID 1410 planar regions) and the image library lists them;
 (When only "any hemorrhage" reaches the threshold and no subtype does, the finding drawn is "any".)
 
-- its *segmented slices* are every slice whose probability reaches the threshold (at least the key slices):
-  the SEG holds the finding's region on each of them that has one.
+- its *segmented slices* are every slice whose probability reaches the threshold (at least the key slices),
+  at most :data:`MAX_SEGMENTED_SLICES` for all findings together (the most probable): the SEG holds the
+  finding's region on each of them that has one.
 
 The region on a slice comes from :func:`dicomnode.reports.regions.slice_region` (the model's saliency clipped
 to the intracranial space of :func:`inference.intracranial.intracranial_slice_mask` and intersected with blood
@@ -32,6 +33,9 @@ from inference.prediction import Prediction
 
 HuOf = Callable[[int], np.ndarray]
 """The slice ``index`` (prediction order) in HU, float [rows, cols]."""
+
+MAX_SEGMENTED_SLICES = 32
+"""Most slices the SEG covers (about 2 cm of 0.625 mm slices, all of a 5 mm series' bleed)."""
 
 IntracranialOf = Callable[[np.ndarray, Sequence[float]], np.ndarray]
 """(HU slice, pixel spacing in mm) -> bool [rows, cols] intracranial space
@@ -135,7 +139,6 @@ def locate(
 
     labels = finding_labels(prediction, context)
     key: dict[str, list[KeySlice]] = {}
-    segmented: dict[str, dict[int, np.ndarray]] = {}
     for label in labels:
         column = prediction.slice_probs[:, LABELS.index(label)]
         chosen = key_slices(column, context.threshold, context.max_key_slices)
@@ -144,15 +147,38 @@ def locate(
             for rank, index in enumerate(chosen, start=1)
             if (region := region_at(index)) is not None
         ]
-        if context.segmentation and "FrameOfReferenceUID" in datasets[0]:  # else no SEG (see reports.seg)
-            above = [int(i) for i in np.flatnonzero(column >= context.threshold)]
-            segmented[label] = {
-                index: region.mask for index in sorted(set(above) | set(chosen))
-                if (region := region_at(index)) is not None and region.mask is not None
-            }
+    segmented: dict[str, dict[int, np.ndarray]] = {}
+    if context.segmentation and "FrameOfReferenceUID" in datasets[0]:  # else no SEG (see reports.seg)
+        wanted = segmented_slices(prediction, context, labels)
+        segmented = {
+            label: {index: region.mask for index in indices
+                    if (region := region_at(index)) is not None and region.mask is not None}
+            for label, indices in wanted.items()
+        }
     for index in sc_key_slices(prediction, context):
         region_at(index)
     return Findings(labels, key, segmented, regions)
+
+
+def segmented_slices(prediction: Prediction, context: ReportContext, labels: Sequence[str]) -> dict[str, list[int]]:
+    """label -> the slices its SEG segment covers: at or above the threshold, and its key slices.
+
+    At most :data:`MAX_SEGMENTED_SLICES` slices in all (the most probable for any of the findings, the key
+    slices always among them), which bounds the time a large finding on a thin-slice series costs.
+    """
+    wanted: dict[str, set[int]] = {}
+    keys: set[int] = set()
+    for label in labels:
+        column = prediction.slice_probs[:, LABELS.index(label)]
+        chosen = key_slices(column, context.threshold, context.max_key_slices)
+        keys.update(chosen)
+        wanted[label] = {int(i) for i in np.flatnonzero(column >= context.threshold)} | set(chosen)
+    union = set().union(*wanted.values()) if wanted else set()
+    if len(union) > MAX_SEGMENTED_SLICES:
+        score = prediction.slice_probs[:, [LABELS.index(label) for label in labels]].max(axis=1)
+        ranked = sorted(union - keys, key=lambda i: (-float(score[i]), i))
+        union = keys | set(ranked[: max(0, MAX_SEGMENTED_SLICES - len(keys))])
+    return {label: sorted(indices & union) for label, indices in wanted.items()}
 
 
 def finding_labels(prediction: Prediction, context: ReportContext) -> tuple[str, ...]:
