@@ -81,11 +81,12 @@ def test_segmented_slices_are_bounded_and_keep_the_key_slices() -> None:
     slice_probs = rng.uniform(0.6, 1.0, (100, 6)).astype(np.float32)
     prediction = Prediction(slice_probs, np.full(6, 0.9, dtype=np.float32), None, uids)
     context = ReportContext.for_job("1.2.3", 1, "f" * 64, 0.5)
-    wanted = segmented_slices(prediction, context, ["subdural", "subarachnoid"])
+    key = {label: key_slices(slice_probs[:, LABELS.index(label)], 0.5, context.max_key_slices)
+           for label in ("subdural", "subarachnoid")}
+    wanted = segmented_slices(prediction, context, key)
     union = set(wanted["subdural"]) | set(wanted["subarachnoid"])
     assert len(union) == MAX_SEGMENTED_SLICES
     for label in ("subdural", "subarachnoid"):
-        column = slice_probs[:, LABELS.index(label)]
-        assert set(key_slices(column, 0.5, context.max_key_slices)) <= set(wanted[label])
+        assert set(key[label]) <= set(wanted[label])
     few = replace(context, threshold=0.95)
-    assert all(len(v) < MAX_SEGMENTED_SLICES for v in segmented_slices(prediction, few, ["subdural"]).values())
+    assert all(len(v) < MAX_SEGMENTED_SLICES for v in segmented_slices(prediction, few, {"subdural": [0]}).values())
