@@ -7,6 +7,7 @@ the time of writing: re-building a job's results gives byte-identical objects.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, time, timezone
 
 import highdicom as hd
@@ -62,18 +63,35 @@ def observation_context(prediction: Prediction, context: ReportContext) -> hd.sr
     )
 
 
-def content_moments(context: ReportContext) -> dict[str, date | time]:
+@dataclass(frozen=True)
+class Moment:
+    """The job's creation time in UTC, to the second: Content and Series Date/Time of every object."""
+
+    day: date
+    clock: time
+
+    @property
+    def da(self) -> str:
+        """As a DA value (PS3.5 6.2), YYYYMMDD."""
+        return self.day.strftime("%Y%m%d")
+
+    @property
+    def tm(self) -> str:
+        """As a TM value (PS3.5 6.2), HHMMSS."""
+        return self.clock.strftime("%H%M%S")
+
+
+def job_moment(context: ReportContext) -> Moment | None:
     """Content and Series Date/Time (PS3.3 C.7.6.1, C.7.3.1) from the job's creation time, in UTC.
 
-    Empty when the context has no time (highdicom then writes the current time: only for ad-hoc use).
+    None when the context has no time (highdicom then writes the current time: only for ad-hoc use).
     """
     if context.created_at is None:
-        return {}
+        return None
     moment = context.created_at
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc)
-    day, clock = moment.date(), moment.time().replace(tzinfo=None, microsecond=0)
-    return {"content_date": day, "content_time": clock, "series_date": day, "series_time": clock}
+    return Moment(moment.date(), moment.time().replace(tzinfo=None, microsecond=0))
 
 
 def pin_times(ds: Dataset, context: ReportContext) -> None:
@@ -82,10 +100,10 @@ def pin_times(ds: Dataset, context: ReportContext) -> None:
     Instance Creation Date/Time (PS3.3 C.12.1), Contribution DateTime of the Contributing Equipment
     (C.12.1.1.4) and the Timezone Offset From UTC: with them the object depends on the job alone.
     """
-    moments = content_moments(context)
-    if not moments:
+    moment = job_moment(context)
+    if moment is None:
         return
-    day, clock = moments["content_date"].strftime("%Y%m%d"), moments["content_time"].strftime("%H%M%S")
+    day, clock = moment.da, moment.tm
     ds.InstanceCreationDate, ds.InstanceCreationTime = day, clock
     for item in ds.get("ContributingEquipmentSequence", []):
         if "ContributionDateTime" in item:

@@ -141,7 +141,7 @@ def outline(mask: np.ndarray) -> np.ndarray:
     boundary of a hole-free region.
     """
     padded = np.pad(mask.astype(np.float64), 1)
-    lines = contourpy.contour_generator(z=padded, name="serial").lines(0.5)
+    lines = [np.asarray(line) for line in contourpy.contour_generator(z=padded, name="serial").lines(0.5)]
     line = max(lines, key=len)
     points = np.asarray(line, dtype=np.float64) - 1.0 + 0.5  # undo the padding; pixel centres at +0.5
     if len(points) > MAX_OUTLINE_POINTS:

@@ -7,12 +7,13 @@ drawn: the banner carries the AI disclaimer and probabilities only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_rescale
+from pydicom.pixels.processing import apply_rescale
 
 BANNER = "AI RESULT - NOT FOR DIAGNOSTIC USE"
 BRAIN_WINDOW = (40.0, 80.0)
@@ -122,7 +123,7 @@ def burn_in(rgb: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
-def probability_line(probs: Sequence[float], abbreviations: Sequence[str]) -> str:
+def probability_line(probs: Iterable[float], abbreviations: Sequence[str]) -> str:
     """``ICH 0.93  EDH 0.02 ...``: one probability per label, two decimals."""
     return "  ".join(f"{name} {float(p):.2f}" for name, p in zip(abbreviations, probs))
 
@@ -170,8 +171,9 @@ def summary_plot(
     for spine in axes.spines.values():
         spine.set_color("white")
     axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9, facecolor="black", labelcolor="white")
-    figure.canvas.draw()
-    rgba = np.asarray(figure.canvas.buffer_rgba(), dtype=np.uint8)
+    raw = io.BytesIO()
+    figure.savefig(raw, format="raw", dpi=dpi)  # RGBA bytes, rows x cols x 4
+    rgba = np.frombuffer(raw.getvalue(), dtype=np.uint8).reshape(rows, cols, 4)
     rgb = np.ascontiguousarray(rgba[..., :3])
     return burn_in(rgb, lines)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import highdicom as hd
 import numpy as np
@@ -28,8 +29,8 @@ from pydicom.sequence import Sequence as DicomSequence
 from dicomnode.reports import render
 from dicomnode.reports.codes import ABBREVIATIONS, DISPLAY_NAMES
 from dicomnode.reports.context import SC_SERIES_NUMBER, ReportContext, carry_deidentification, quiet_person_name_warnings
-from dicomnode.reports.findings import Findings
-from dicomnode.reports.identity import content_moments, series_description
+from dicomnode.reports.findings import Findings, pixel_spacing
+from dicomnode.reports.identity import job_moment, series_description
 from inference.labels import LABELS
 from inference.prediction import Prediction
 
@@ -67,22 +68,30 @@ def _finish(image: hd.sc.SCImage, sources: Sequence[Dataset], context: ReportCon
     image.BodyPartExamined = str(sources[0].get("BodyPartExamined") or "HEAD")
     image.SourceImageSequence = DicomSequence([_source_reference(ds) for ds in sources])
     image.DerivationDescription = derivation[:1024]
-    moments = content_moments(context)
-    if moments:
-        image.DateOfSecondaryCapture = image.ContentDate = image.SeriesDate = moments["content_date"].strftime("%Y%m%d")
-        image.TimeOfSecondaryCapture = image.ContentTime = image.SeriesTime = moments["content_time"].strftime("%H%M%S")
+    moment = job_moment(context)
+    if moment is not None:
+        for keyword in ("DateOfSecondaryCapture", "ContentDate", "SeriesDate"):
+            setattr(image, keyword, moment.da)
+        for keyword in ("TimeOfSecondaryCapture", "ContentTime", "SeriesTime"):
+            setattr(image, keyword, moment.tm)
 
 
-def _common_kwargs(prediction: Prediction, context: ReportContext) -> dict[str, object]:
-    return {
-        "series_instance_uid": context.uids.sc_series,
-        "series_number": SC_SERIES_NUMBER,
-        "manufacturer": context.manufacturer,
-        "series_description": series_description(prediction, "SC"),
-        "software_versions": context.software_version,
-        "manufacturer_model_name": "dicomnode",
-        **({"institution_name": context.institution_name} if context.institution_name else {}),
-    }
+def _sc_image(
+    ref: Dataset, pixels: np.ndarray, sop_instance_uid: str, instance_number: int, prediction: Prediction,
+    context: ReportContext, pixel_spacing: tuple[float, float] | None = None,
+) -> hd.sc.SCImage:
+    """An RGB SC image of the SC series made from ``ref`` (patient, study and geometry copied from it)."""
+    with quiet_person_name_warnings():
+        return hd.sc.SCImage.from_ref_dataset(
+            ref_dataset=ref, pixel_array=pixels, photometric_interpretation="RGB", bits_allocated=8,
+            coordinate_system="PATIENT", patient_orientation=patient_orientation(ref),
+            sop_instance_uid=sop_instance_uid, instance_number=instance_number,
+            pixel_spacing=cast("tuple[int, int] | None", pixel_spacing),  # highdicom annotates ints; floats in DS
+            transfer_syntax_uid="1.2.840.10008.1.2.1", series_instance_uid=context.uids.sc_series,
+            series_number=SC_SERIES_NUMBER, manufacturer=context.manufacturer,
+            series_description=series_description(prediction, "SC"), software_versions=context.software_version,
+            manufacturer_model_name="dicomnode", institution_name=context.institution_name,
+        )
 
 
 def key_slice_image(
@@ -103,14 +112,8 @@ def key_slice_image(
     else:
         drawn = render.region_overlay(grey, region.mask, region.outline, region.centre)
         pixels = render.burn_in(render.legend(drawn), lines)
-    spacing = tuple(float(v) for v in ds.PixelSpacing) if "PixelSpacing" in ds else None
-    with quiet_person_name_warnings():
-        image = hd.sc.SCImage.from_ref_dataset(
-            ref_dataset=ds, pixel_array=pixels, photometric_interpretation="RGB", bits_allocated=8,
-            coordinate_system="PATIENT", patient_orientation=patient_orientation(ds),
-            sop_instance_uid=context.uids.key_slice(str(ds.SOPInstanceUID)), instance_number=instance_number,
-            pixel_spacing=spacing, transfer_syntax_uid="1.2.840.10008.1.2.1", **_common_kwargs(prediction, context),
-        )
+    image = _sc_image(ds, pixels, context.uids.key_slice(str(ds.SOPInstanceUID)), instance_number, prediction,
+                      context, pixel_spacing(ds))
     _finish(image, [ds], context, (
         f"Brain window {render.BRAIN_WINDOW[0]:g}/{render.BRAIN_WINDOW[1]:g} HU with the region the "
         f"{prediction.model_name} model attributes the finding to (class activation of 'any hemorrhage' within "
@@ -137,14 +140,8 @@ def summary_image(
     pixels = render.summary_plot(
         prediction.slice_probs, context.threshold, names, "Probability per slice", lines
     )
-    with quiet_person_name_warnings():
-        image = hd.sc.SCImage.from_ref_dataset(
-            ref_dataset=datasets[0], pixel_array=pixels, photometric_interpretation="RGB", bits_allocated=8,
-            coordinate_system="PATIENT", patient_orientation=patient_orientation(datasets[0]),
-            sop_instance_uid=context.uids.summary, instance_number=instance_number,
-            transfer_syntax_uid="1.2.840.10008.1.2.1", **_common_kwargs(prediction, context),
-        )
-    image.PatientOrientation = None  # a plot has no patient orientation (Type 2C, present and empty)
+    image = _sc_image(datasets[0], pixels, context.uids.summary, instance_number, prediction, context)
+    image["PatientOrientation"].value = None  # a plot has no patient orientation (Type 2C, present and empty)
     _finish(image, datasets, context, "Plot of the AI model's per-slice probabilities; not for diagnostic use")
     image.ImageComments = "AI summary: probability of each hemorrhage type per slice; not for diagnostic use"
     return image

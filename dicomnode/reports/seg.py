@@ -35,7 +35,7 @@ from pydicom.dataset import Dataset
 from dicomnode.reports import codes as c
 from dicomnode.reports.context import SEG_SERIES_NUMBER, ReportContext, carry_deidentification, quiet_person_name_warnings
 from dicomnode.reports.findings import Findings
-from dicomnode.reports.identity import algorithm_parameters, algorithm_version, content_moments, series_description
+from dicomnode.reports.identity import algorithm_parameters, algorithm_version, job_moment, series_description
 from dicomnode.reports.regions import BLOOD_HU
 from inference.prediction import Prediction
 
@@ -129,6 +129,7 @@ def build_seg(
     for segment, label in enumerate(labels):
         for index, mask in findings.segmented[label].items():
             pixels[position[index], :, :, segment] = mask
+    moment = job_moment(context)
     with quiet_person_name_warnings():
         seg = hd.seg.Segmentation(
             source_images=[datasets[i] for i in indices],
@@ -151,7 +152,8 @@ def build_seg(
             content_creator_name=None,
             series_description=series_description(prediction, "SEG"),
             institution_name=context.institution_name,
-            **content_moments(context),
+            content_date=moment.day if moment else None, content_time=moment.clock if moment else None,
+            series_date=moment.day if moment else None, series_time=moment.clock if moment else None,
         )
     carry_deidentification(datasets[indices[0]], seg)
     _state_anatomy(seg, datasets[indices[0]])

@@ -45,12 +45,13 @@ from collections.abc import Sequence
 import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence as DicomSequence
 from pydicom.sr.codedict import codes
 
 from dicomnode.reports import codes as c
 from dicomnode.reports.context import SR_SERIES_NUMBER, ReportContext, carry_deidentification, quiet_person_name_warnings
 from dicomnode.reports.findings import Findings, KeySlice, finding_labels
-from dicomnode.reports.identity import algorithm_identification, content_moments, observation_context, series_description
+from dicomnode.reports.identity import algorithm_identification, job_moment, observation_context, series_description
 from inference.labels import ANY_INDEX, LABELS
 from inference.prediction import Prediction
 
@@ -70,7 +71,7 @@ def _code(name: hd.sr.CodedConcept, value: hd.sr.CodedConcept) -> hd.sr.CodeCont
 def qualitative_evaluations(prediction: Prediction, context: ReportContext) -> hd.sr.ContainerContentItem:
     """TID 1500 row 12 "Qualitative Evaluations": the study-level verdict for text viewers."""
     container = hd.sr.ContainerContentItem(name=c.QUALITATIVE_EVALUATIONS, relationship_type=REL.CONTAINS)
-    items: list[Dataset] = []
+    items: list[hd.sr.ContentItem] = []
     if context.indeterminate_reasons:
         items.append(_code(c.INTRACRANIAL_HEMORRHAGE, c.UNDETERMINED))
         items += [_text(c.COMMENT, f"Result indeterminate: {reason}") for reason in context.indeterminate_reasons]
@@ -187,15 +188,17 @@ def build_sr(
     if groups:
         measurements.ContentSequence = hd.sr.ContentSequence([item for group in groups for item in group])
     content += [measurements, qualitative_evaluations(prediction, context)]
-    root.ContentSequence = hd.sr.ContentSequence(content)
-    moments = content_moments(context)
+    root.ContentSequence = DicomSequence(content)
+    moment = job_moment(context)
     with quiet_person_name_warnings():
         sr = hd.sr.ComprehensiveSR(
             evidence=referenced, content=root, series_instance_uid=context.uids.sr_series,
             series_number=SR_SERIES_NUMBER, sop_instance_uid=context.uids.sr_instance, instance_number=1,
             manufacturer=context.manufacturer, is_complete=True, is_final=False, is_verified=False,
             institution_name=context.institution_name, series_description=series_description(prediction, "SR"),
-            software_versions=context.software_version, manufacturer_model_name="dicomnode", **moments,
+            software_versions=context.software_version, manufacturer_model_name="dicomnode",
+            content_date=moment.day if moment else None, content_time=moment.clock if moment else None,
+            series_date=moment.day if moment else None, series_time=moment.clock if moment else None,
         )
     carry_deidentification(datasets[0], sr)
     logger.info("SR %s for series %s: %d region group(s)%s", sr.SOPInstanceUID, context.uids.source_series_uid,
