@@ -201,3 +201,14 @@ def test_a_key_slice_without_intracranial_space_is_passed_over(case) -> None:  #
     assert top not in drawn and len(drawn) == context.max_key_slices  # the next most probable slices instead
     keys = [ds for ds in results if ds.Modality == "OT"][:-1]
     assert top not in {ds.SourceImageSequence[0].ReferencedSOPInstanceUID for ds in keys}
+
+
+def test_any_hemorrhage_alone_is_drawn_as_intracranial_hemorrhage(tmp_path: Path) -> None:
+    series, prediction, _ = lesion_case(tmp_path / "src", subtype="IPH", study=(0.9, 0.1, 0.3, 0.1, 0.1, 0.1))
+    results = build_results(prediction, series, context_for(series))
+    sr = read_back(results[0], tmp_path)
+    groups = sr.content.get_planar_roi_measurement_groups()
+    assert groups and {g.finding_type for g in groups} == {codes.INTRACRANIAL_HEMORRHAGE}
+    assert {s.value for g in groups for s in g.finding_sites} == {codes.INTRACRANIAL}
+    seg = [ds for ds in results if ds.Modality == "SEG"][0]
+    assert [s.SegmentLabel for s in seg.SegmentSequence] == ["Intracranial hemorrhage"]
