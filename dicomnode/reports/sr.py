@@ -34,8 +34,9 @@ OHIF skips and text viewers (Stone's text rendering, dsrdump) show. Each drawn i
 UID because OHIF merges the groups that share one.
 
 A negative or indeterminate result keeps an "Imaging Measurements" container with no group (OHIF reads the
-container; an empty Content Sequence would be invalid DICOM). Stone's TID 1500 parser expects children
-there, so Stone shows no overlay view of such an SR: the verdict is in its text and on the summary SC.
+container; an empty Content Sequence would be invalid DICOM). Stone's TID 1500 parser requires a Content
+Sequence there and raises "Missing sequence in DICOM-SR" from its constructor, so Stone may not open such
+an SR at all; the summary SC image carries the verdict there.
 
 The document is not verified (VerificationFlag UNVERIFIED): it is an algorithm's output, not a signed
 report. The regions are the model's attribution, not a segmentation by a radiologist.
