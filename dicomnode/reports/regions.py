@@ -100,9 +100,11 @@ def slice_region(
         return None
     peak_centre = (float(peak[1]) + 0.5, float(peak[0]) + 0.5)
     floor = float(np.min(saliency)) + SALIENCY_FRACTION * (peak_value - float(np.min(saliency)))
-    density = ndimage.uniform_filter(hu.astype(np.float32, copy=False), size=SMOOTHING_PIXELS)  # image noise
-    blood = (hu >= BLOOD_HU[0]) & (hu <= BLOOD_HU[1]) & (density >= BLOOD_HU[0]) & (density <= BLOOD_HU[1])
-    candidates = intracranial & blood & (saliency >= floor)
+    candidates = intracranial & (saliency >= floor) & (hu >= BLOOD_HU[0]) & (hu <= BLOOD_HU[1])
+    box = _extent(candidates, margin=SMOOTHING_PIXELS)
+    if box is not None:  # the 3 x 3 mean where it matters only
+        density = ndimage.uniform_filter(hu[box].astype(np.float32), size=SMOOTHING_PIXELS)  # image noise
+        candidates[box] &= (density >= BLOOD_HU[0]) & (density <= BLOOD_HU[1])
     mask = _largest_component(candidates)
     pixel_area = pixel_spacing[0] * pixel_spacing[1] if pixel_spacing else None
     if mask is None or int(mask.sum()) * (pixel_area or 0.25) < MIN_AREA_MM2:
@@ -111,11 +113,19 @@ def slice_region(
     return SliceRegion(centre=_centre(mask), mask=mask, outline=outline(mask), area_mm2=area)
 
 
-def _largest_component(candidates: np.ndarray) -> np.ndarray | None:
-    rows, cols = np.nonzero(np.any(candidates, axis=1))[0], np.nonzero(np.any(candidates, axis=0))[0]
+def _extent(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice] | None:
+    """The bounding box of ``mask`` grown by ``margin`` pixels (clipped to the image), or None when empty."""
+    rows, cols = np.nonzero(np.any(mask, axis=1))[0], np.nonzero(np.any(mask, axis=0))[0]
     if rows.size == 0:
         return None
-    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))  # work on the extent only
+    return (slice(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, mask.shape[0])),
+            slice(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, mask.shape[1])))
+
+
+def _largest_component(candidates: np.ndarray) -> np.ndarray | None:
+    box = _extent(candidates)  # work on the extent only
+    if box is None:
+        return None
     labels, _ = ndimage.label(candidates[box], structure=_EIGHT_CONNECTED)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
