@@ -28,9 +28,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, utcnow
+from db.text import bounded, bounded_detail
 
 EVENT_TYPES: tuple[str, ...] = ("node", "association", "instances-received", "store", "security", "series-ready", "job", "delivery")
 OUTCOMES: tuple[str, ...] = ("success", "duplicate", "failure", "rejected")
+OUTCOMES += ("warning",)  # stored, with a note for the admin (a non-conformant UID node.uid_policy accepted)
 OUTCOMES += ("queued", "skipped", "started", "requeued", "superseded", "retried")  # job life cycle
 EVENT_TYPES += ("admin",)  # an action taken through the admin HTTP API (every POST), with its outcome
 
@@ -62,7 +64,7 @@ def new_event(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Build an audit row (not yet added to a session)."""
+    """Build an audit row (not yet added to a session); message and detail strings are bounded (:mod:`db.text`)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown audit event type {event_type!r}; expected one of {EVENT_TYPES}")
     if outcome not in OUTCOMES:
@@ -71,14 +73,14 @@ def new_event(
         at=at or utcnow(),
         event_type=event_type,
         outcome=outcome,
-        message=message,
-        actor_ae=actor_ae,
-        actor_host=actor_host,
+        message=bounded(message),
+        actor_ae=bounded(actor_ae, 16) if actor_ae is not None else None,
+        actor_host=bounded(actor_host, 64) if actor_host is not None else None,
         study_uid=study_uid,
         series_uid=series_uid,
         sop_instance_uid=sop_instance_uid,
         association_id=association_id,
-        detail=detail or {},
+        detail=bounded_detail(detail or {}),
     )
 
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,15 +91,80 @@ def add_instance(
     return True
 
 
-def close_association(
-    sessions: sessionmaker[Session], association_id: int, outcome: str, echoes: int = 0, at: datetime | None = None
-) -> None:
-    """Mark an association ended and write its summary audit rows (one per study received)."""
+def instance_exists(sessions: sessionmaker[Session], sop_instance_uid: str) -> bool:
+    """True when an instance row with this SOP Instance UID is committed."""
+    with sessions() as session:
+        return session.scalar(select(Instance.id).where(Instance.sop_instance_uid == sop_instance_uid)) is not None
+
+
+def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[InstanceInfo, int | None]]) -> list[bool]:
+    """Insert the rows of ``batch`` ((instance, association id) pairs) in one transaction, one commit.
+
+    Returns, per row, True when it was inserted and False when its SOP Instance UID was already stored
+    (``INSERT ... ON CONFLICT DO NOTHING`` on the unique key, so concurrent writers never fail the batch).
+    This is the group commit of the ingest path: the rows of concurrent associations share one commit
+    (one WAL fsync on SQLite, one WAL flush on PostgreSQL). Nothing is committed if it raises.
+    """
+    if not batch:
+        return []
+    dialect = sessions.kw["bind"].dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    now = utcnow()
+    rows = [
+        {
+            "sop_instance_uid": info.sop_instance_uid,
+            "sop_class_uid": info.sop_class_uid,
+            "study_uid": info.study_uid,
+            "series_uid": info.series_uid,
+            "modality": info.modality,
+            "transfer_syntax": info.transfer_syntax,
+            "path": info.path,
+            "size": info.size,
+            "received_at": now,
+            "association_id": association_id,
+        }
+        for info, association_id in batch
+    ]
+    statement = (
+        insert(Instance)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
+        .returning(Instance.sop_instance_uid)
+    )
+    with sessions.begin() as session:  # one statement, one commit
+        new = set(session.scalars(statement))
+    seen: set[str] = set()
+    inserted = []
+    for info, _ in batch:  # a UID twice in one batch: the first occurrence is the one inserted
+        inserted.append(info.sop_instance_uid in new and info.sop_instance_uid not in seen)
+        seen.add(info.sop_instance_uid)
+    return inserted
+
+
+def delete_instance(sessions: sessionmaker[Session], sop_instance_uid: str) -> None:
+    """Remove the row of an instance that was never acknowledged (its file could not be made durable)."""
     with sessions.begin() as session:
-        _close(session, association_id, outcome, echoes, at or utcnow())
+        session.execute(delete(Instance).where(Instance.sop_instance_uid == sop_instance_uid))
 
 
-def _close(session: Session, association_id: int, outcome: str, echoes: int, at: datetime) -> None:
+def close_association(
+    sessions: sessionmaker[Session],
+    association_id: int,
+    outcome: str,
+    echoes: int = 0,
+    at: datetime | None = None,
+    reason: str = "",
+) -> None:
+    """Mark an association ended and write its summary audit rows (one per study received).
+
+    ``reason`` (for an aborted association: who aborted and what the node can tell of why) is appended to
+    the message of the ``association`` row and kept in its ``detail.reason``.
+    """
+    with sessions.begin() as session:
+        _close(session, association_id, outcome, echoes, at or utcnow(), reason)
+
+
+def _close(session: Session, association_id: int, outcome: str, echoes: int, at: datetime, reason: str = "") -> None:
     assoc = session.get(Association, association_id)
     if assoc is None:
         return
@@ -127,7 +194,8 @@ def _close(session: Session, association_id: int, outcome: str, echoes: int, at:
         new_event(
             "association",
             "success" if outcome == "released" else "failure",
-            f"association {outcome}: {assoc.instance_count} instance(s), {assoc.bytes_received} bytes",
+            f"association {outcome}: {assoc.instance_count} instance(s), {assoc.bytes_received} bytes"
+            + (f"; {reason}" if reason else ""),
             detail={
                 "outcome": outcome,
                 "called_ae": assoc.called_ae,
@@ -137,6 +205,7 @@ def _close(session: Session, association_id: int, outcome: str, echoes: int, at:
                 "bytes": assoc.bytes_received,
                 "echoes": echoes,
                 "studies": len(rows),
+                **({"reason": reason} if reason else {}),
             },
             at=at,
             **actor,
@@ -157,3 +226,30 @@ def close_interrupted_associations(sessions: sessionmaker[Session]) -> int:
 def add_audit(sessions: sessionmaker[Session], event: AuditEvent) -> None:
     with sessions.begin() as session:
         session.add(event)
+
+
+def last_start(sessions: sessionmaker[Session]) -> datetime | None:
+    """When the node last started (its latest ``node`` audit row saying so), or None on a new database."""
+    with sessions() as session:
+        return session.scalar(
+            select(func.max(AuditEvent.at)).where(AuditEvent.event_type == "node", AuditEvent.message.like("% started"))
+        )
+
+
+def known_paths(sessions: sessionmaker[Session], paths: list[str]) -> set[str]:
+    """Those of ``paths`` that an instance row points to."""
+    found: set[str] = set()
+    with sessions() as session:
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            found.update(session.scalars(select(Instance.path).where(Instance.path.in_(chunk))))
+    return found
+
+
+def rows_since(sessions: sessionmaker[Session], since: datetime | None) -> list[tuple[str, str]]:
+    """(SOP Instance UID, path) of the instances received since ``since`` (all of them when None)."""
+    query = select(Instance.sop_instance_uid, Instance.path)
+    if since is not None:
+        query = query.where(Instance.received_at >= since)
+    with sessions() as session:
+        return [(uid, path) for uid, path in session.execute(query)]

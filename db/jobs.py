@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from db.audit import record_event
 from db.models import UID_LENGTH, Base, UTCDateTime, utcnow
+from db.text import bounded, bounded_detail
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, SKIPPED = "queued", "running", "succeeded", "failed", "skipped"
 STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED, SKIPPED)
@@ -125,7 +126,7 @@ def create_job(session: Session, new: NewJob, previous: Job | None) -> Job:
         version=(previous.version + 1) if previous else 1,
         state=SKIPPED if new.skip_reason else QUEUED,
         ready_rule=new.ready_rule,
-        reason=new.skip_reason,
+        reason=bounded(new.skip_reason) if new.skip_reason else None,
         instance_count=new.instance_count,
         max_instance_id=new.max_instance_id,
         last_received_at=new.last_received_at,
@@ -133,7 +134,7 @@ def create_job(session: Session, new: NewJob, previous: Job | None) -> Job:
         max_attempts=new.max_attempts,
         created_at=now,
         finished_at=now if new.skip_reason else None,
-        detail=dict(new.detail),
+        detail=bounded_detail(new.detail),
         timings={},
     )
     session.add(job)
@@ -234,6 +235,7 @@ def fail(
 
 
 def _failed_attempt(session: Session, job: Job, error: str, timings: dict[str, Any]) -> None:
+    error = bounded(error)
     job.error, job.timings, job.worker_id, job.heartbeat_at = error, timings, None, None
     attempt = f"attempt {job.attempts} of {job.max_attempts}"
     detail = {"job_id": job.id, "attempt": job.attempts, "error": error}
@@ -254,7 +256,7 @@ def skip(
         job = _owned(session, job_id, worker_id)
         if job is None:
             return False
-        job.state, job.reason, job.finished_at = SKIPPED, reason, utcnow()
+        job.state, job.reason, job.finished_at = SKIPPED, bounded(reason), utcnow()
         job.timings, job.worker_id, job.heartbeat_at = timings or {}, None, None
         record_event(session, "job", "skipped", f"job {job.id} skipped by worker {worker_id}: {reason}",
                      detail={"job_id": job.id, "worker_id": worker_id, "attempt": job.attempts}, **_ids(job))

@@ -48,11 +48,18 @@ class NodeSection(_Section):
         "store file-name-safe values with an audit warning (dicomnode.uid_policy)",
     )
     max_associations: int = Field(16, ge=1, le=1024)
+    max_associations_per_host: int = Field(8, ge=1, le=1024, description="associations one source host may hold")
+    max_pending: int = Field(32, ge=1, le=4096, description="connections waiting to present an A-ASSOCIATE-RQ")
+    max_pending_per_host: int = Field(4, ge=1, le=1024, description="the same, per source host")
     max_pdu_size: int = Field(0, ge=0, description="0 = unlimited (largest PDU the peer accepts)")
     acse_timeout: float = Field(30.0, gt=0)
     dimse_timeout: float = Field(60.0, gt=0)
     network_timeout: float = Field(60.0, gt=0)
     shutdown_timeout: float = Field(30.0, ge=0, description="seconds open associations get to finish on SIGTERM")
+    max_inflated_bytes: int = Field(
+        128 * 1024 * 1024, ge=1024, description="largest data set a Deflated Explicit VR Little Endian C-STORE may inflate to"
+    )
+    max_inflate_ratio: float = Field(100.0, ge=1.0, description="largest inflated / received size of a deflated data set")
 
     _check_ae = field_validator("ae_title")(classmethod(lambda cls, v: _ae_title(v)))
 

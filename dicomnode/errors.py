@@ -6,7 +6,8 @@
     ├── ConfigError          a configuration key has a bad value; the message names the key
     ├── StorageError         an instance could not be made durable
     │   ├── OutOfResources   disk full, database unreachable -> DIMSE 0xA700
-    │   └── CannotUnderstand dataset does not parse or lacks a required UID -> DIMSE 0xC210
+    │   ├── CannotUnderstand dataset does not parse or lacks a required UID -> DIMSE 0xC210
+    │   └── DatasetMismatch  dataset's SOP Class UID is not the request's -> DIMSE 0xA900
     ├── StartupError         the node cannot start (port in use, TLS files unreadable, ...)
     └── AnalysisError        the analysis step failed (the job attempt fails and is retried)
         └── UnusableSeries   the series cannot be analysed as received (the job is skipped, not retried)
@@ -43,6 +44,12 @@ class CannotUnderstand(StorageError):
     """The dataset cannot be parsed or lacks a required attribute (PS3.4 C-STORE status Cxxx)."""
 
     status = 0xC210
+
+
+class DatasetMismatch(StorageError):
+    """The data set's SOP Class UID differs from the C-STORE request's (PS3.4 B.2.3, status A9xx)."""
+
+    status = 0xA900
 
 
 class AnalysisError(DicomNodeError):

@@ -21,6 +21,7 @@ from dicomnode.atna.exporter import AtnaExporter
 from dicomnode.config import Config
 from dicomnode.errors import StartupError
 from dicomnode.scheduler import NodeScheduler
+from dicomnode.scp.reconcile import reconcile
 from dicomnode.scp.server import StorageSCP
 from dicomnode.workers.pool import WorkerPool
 
@@ -61,6 +62,7 @@ class Node:
         interrupted = close_interrupted_associations(self.sessions)
         if interrupted:
             log.warning("%d association(s) were open when the node last stopped; closed as interrupted", interrupted)
+        reconciled = reconcile(self.scp.store, self.sessions)
         self.scp.start()
         try:
             self.admin.start()
@@ -76,9 +78,21 @@ class Node:
                 "node",
                 "success",
                 f"node {self.config.node.ae_title} started",
-                detail={"version": __version__, "port": self.scp.port, "interrupted_associations": interrupted},
+                detail={"version": __version__, "port": self.scp.port, "interrupted_associations": interrupted,
+                        "storage": reconciled.summary()},
             ),
         )
+        if reconciled.changed:
+            add_audit(
+                self.sessions,
+                new_event(
+                    "node",
+                    "success",
+                    f"storage reconciled at start-up: {len(reconciled.adopted)} file(s) without a row adopted, "
+                    f"{len(reconciled.set_aside)} set aside in .orphans, {len(reconciled.missing)} row(s) without a file removed (never acknowledged)",
+                    detail=reconciled.summary(),
+                ),
+            )
 
     def admin_status(self) -> NodeStatus:
         """What ``GET /health`` and ``GET /metrics`` report about the live components."""

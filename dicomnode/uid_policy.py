@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from db.text import quoted
 from dicomnode.errors import CannotUnderstand
 
 UidPolicy = Literal["strict", "accept-safe"]
@@ -81,8 +82,7 @@ def check_uid(value: object, name: str, policy: UidPolicy) -> tuple[str, str | N
         raise CannotUnderstand(f"{name} is missing or empty")
     if is_conformant(text):
         return text, None
-    shown = ascii(text[: MAX_UID_LENGTH + 1])
-    shown = shown if len(shown) <= MAX_SHOWN_CHARS else shown[:MAX_SHOWN_CHARS] + "..."
+    shown = quoted(text, MAX_SHOWN_CHARS)
     if policy == "accept-safe" and is_file_name_safe(text):
         return text, f"{name} {shown} is not a valid UID (PS3.5 9.1); accepted by node.uid_policy = accept-safe"
     rule = "a valid UID (PS3.5 9.1)" if policy == "strict" else "a valid UID or a file-name-safe value"

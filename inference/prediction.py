@@ -33,6 +33,9 @@ class Prediction:
         Identity of the model; version ``untrained-random-init`` means random weights.
     backend : str
         Engine that produced it (e.g. ``onnxruntime:CPUExecutionProvider``).
+    intracranial : numpy.ndarray or None
+        bool [N, rows, cols] intracranial mask of the source slices (:mod:`inference.postprocess`); when
+        present, :meth:`saliency_map` is zero outside it.
     """
 
     slice_probs: np.ndarray
@@ -43,6 +46,7 @@ class Prediction:
     model_name: str = ""
     model_version: str = ""
     backend: str = ""
+    intracranial: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.sop_instance_uids)
@@ -63,17 +67,22 @@ class Prediction:
         return self.any_probability >= threshold
 
     def saliency_map(self, index: int, rows: int, cols: int) -> np.ndarray:
-        """Saliency of slice ``index`` resampled (bilinear) to the source image's ``rows`` x ``cols``."""
+        """Saliency of slice ``index`` resampled (bilinear) to the source image's ``rows`` x ``cols``, zero
+        outside the intracranial mask when the prediction carries one."""
         if self.saliency is None:
             raise ValueError("this prediction carries no saliency maps")
         grid = torch.from_numpy(np.ascontiguousarray(self.saliency[index], dtype=np.float32))[None, None]
-        return F.interpolate(grid, size=(rows, cols), mode="bilinear", align_corners=False)[0, 0].numpy()
+        out = F.interpolate(grid, size=(rows, cols), mode="bilinear", align_corners=False)[0, 0].numpy()
+        if self.intracranial is not None:
+            mask = torch.from_numpy(np.ascontiguousarray(self.intracranial[index], dtype=np.float32))[None, None]
+            out = out * (F.interpolate(mask, size=(rows, cols), mode="nearest")[0, 0].numpy() > 0.5)
+        return out
 
     def with_timings(self, **extra_ms: float) -> Prediction:
         """A copy with more stage timings (e.g. ``load``) merged in."""
         return Prediction(
             self.slice_probs, self.study_probs, self.saliency, self.sop_instance_uids,
-            {**extra_ms, **self.timings_ms}, self.model_name, self.model_version, self.backend,
+            {**extra_ms, **self.timings_ms}, self.model_name, self.model_version, self.backend, self.intracranial,
         )
 
     def to_dict(self, threshold: float) -> dict[str, Any]:

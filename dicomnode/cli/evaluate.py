@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from dicomnode.cli.options import config_option, load_or_exit, require_data, setup_logging
+from inference.training.factory import SOURCES
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +32,13 @@ def _thresholds(weights_meta: dict, choice: str, level: str, default: float) -> 
 
 
 @click.command("evaluate")
-@click.option("--source", type=click.Choice(["phantoms", "rsna", "cq500", "png"]), default="phantoms", show_default=True)
+@click.option("--source", type=click.Choice(list(SOURCES)), default="phantoms", show_default=True)
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
-@click.option("--seeds", default="20000-20199", show_default=True, help="Phantom seeds (keep them out of training).")
+@click.option("--seeds", default="20000-20199", show_default=True, help="Phantom seeds, or realct insertion seeds (keep them out of training).")
 @click.option("--size", default=256, show_default=True, type=click.IntRange(32, 512), help="Phantom rows = columns.")
 @click.option("--slices", default=None, type=click.IntRange(1, 400), help="Phantom slices (default: random 20-60).")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["all", "finetune", "validation", "test"]),
-              help="PNG split.")
+              help="PNG split; realct: finetune (training volumes), validation (ge-head-dcmqa) or all.")
 @click.option("--level", type=click.Choice(["auto", "study", "slice", "encoder"]), default="auto", show_default=True,
               help="auto: study for series sources, encoder (per-slice classifier) for PNG slices.")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -85,8 +86,8 @@ def evaluate(source: str, data: Path | None, seeds: str, size: int, slices: int 
     predictions = predict_source(net, src, progress=True)
     result = evaluate_predictions(predictions, level, thresholds, default, n_resamples=bootstrap)
     result.update({
-        "source": source, "data": str(data) if data else None, "seeds": seeds if source == "phantoms" else None,
-        "phantom_size": size if source == "phantoms" else None, "split": split if source == "png" else None,
+        "source": source, "data": str(data) if data else None, "seeds": seeds if source in ("phantoms", "realct") else None,
+        "phantom_size": size if source == "phantoms" else None, "split": split if source in ("png", "realct") else None,
         "operating_point": described, "model": {"name": info.name, "version": info.version, "hash": info.model_hash},
     })
     paths = write_report(predictions, result, out_dir)

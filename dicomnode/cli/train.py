@@ -2,6 +2,10 @@
 
 Phantoms are split by seed ranges (``--train-seeds``, ``--val-seeds``); the DICOM layouts (rsna, cq500)
 by a hash of each study key (``--val-fraction``); a PNG folder by its fixed finetune/validation split.
+``--real-ct`` adds the real head-CT volumes with inserted bleeds, split by volume
+(:data:`inference.realct.source.SPLITS`): the training volumes join the training series, the validation
+volume joins the validation series (and so the operating points); ``--rsna-slices`` adds labelled real
+slices to the validation series only.
 """
 
 from __future__ import annotations
@@ -114,13 +118,21 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
               help="Series per training step (8 slices each in the encoder stage).")
 @click.option("--extra-per-step", default=8, show_default=True, type=click.IntRange(0, 256),
               help="--png-finetune slices per encoder and end-to-end step.")
+@click.option("--real-ct", "real_ct", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The real-ct folder: its training volumes (with inserted bleeds) join the training series, "
+                   "its validation volume the validation series.")
+@click.option("--real-seeds", default="0-599", show_default=True, help="Insertion seeds of the real training volumes.")
+@click.option("--real-val-seeds", default="0-59", show_default=True, help="Insertion seeds of the real validation volume.")
+@click.option("--rsna-slices", "rsna_slices", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of labelled real slices (labels.csv + <id>.dcm) added to the validation series.")
 @click.option("--version", default="dev", show_default=True, help="Version written into the sidecar.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str, lr: str, seed: int,
           train_seeds: str, val_seeds: str, enrich: tuple[str, ...], phantom_size: int, cache: Path | None, val_fraction: float,
           png_finetune: Path | None, width: int, encoder: str, lstm_hidden: int, input_size: int,
           sequence_series: int, patience: int, min_sensitivity: float, init: Path | None, threads: int, device: str,
-          workers: int, series_per_step: int, extra_per_step: int, version: str, no_progress: bool) -> None:
+          workers: int, series_per_step: int, extra_per_step: int, real_ct: Path | None, real_seeds: str,
+          real_val_seeds: str, rsna_slices: Path | None, version: str, no_progress: bool) -> None:
     """Train the hemorrhage model in three stages and write weights with their operating point."""
     setup_logging()
     from inference.training.run import train_and_save
@@ -150,8 +162,23 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
         for phantoms in (train_src, val_src, *enriched):
             phantoms.fill_cache(workers)
     natural_train = len(train_src)
-    if enriched:
-        train_src = Concat([train_src, *enriched])
+    real_train = real_val = rsna_val = None
+    if real_ct is not None:
+        from inference.realct.source import SPLITS, RealInsertionSource
+
+        real_train = RealInsertionSource(real_ct, SPLITS["train"], parse_range(real_seeds), input_size=input_size,
+                                         cache_dir=cache)
+        real_val = RealInsertionSource(real_ct, SPLITS["validation"], parse_range(real_val_seeds),
+                                       input_size=input_size, cache_dir=cache, reslice=False)
+    if rsna_slices is not None:
+        from inference.realct.rsna_slices import RsnaSliceSource
+
+        rsna_val = RsnaSliceSource(rsna_slices, input_size=input_size)
+    if enriched or real_train is not None:
+        train_src = Concat([train_src, *enriched, *([real_train] if real_train is not None else [])])
+    extra_val_series = [part for part in (real_val, rsna_val) if part is not None]
+    if extra_val_series:
+        val_src = Concat([val_src, *extra_val_series], name="+".join([val_src.name, *(p.name for p in extra_val_series)]))
     extra = extra_val = None
     if png_finetune is not None:
         extra = PngSource(png_finetune, split="finetune", input_size=input_size)
@@ -162,7 +189,11 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
                  "enrich": {spec: len(seeds) for spec, (_, seeds) in zip(enrich, enrichment)},
                  "val_seeds": val_seeds if source == "phantoms" else None,
                  "png_finetune": str(png_finetune) if png_finetune else None,
-                 "png_finetune_slices": len(extra) if extra else 0}
+                 "png_finetune_slices": len(extra) if extra else 0,
+                 "real_ct": str(real_ct) if real_ct else None,
+                 "real_train": {"volumes": list(real_train.volumes), "seeds": real_seeds, "n": len(real_train)} if real_train else None,
+                 "real_val": {"volumes": list(real_val.volumes), "seeds": real_val_seeds, "n": len(real_val)} if real_val else None,
+                 "rsna_slices_val": len(rsna_val) if rsna_val else 0}
     command = "dicomnode train " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:])
     weights = train_and_save(config, train_src, val_src, out_dir, version, extra=extra, extra_val=extra_val,
                              command=command, data=data_info, init=init)

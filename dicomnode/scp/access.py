@@ -2,7 +2,7 @@
 
 Rejections use the A-ASSOCIATE-RJ reasons of PS3.8 Table 9-21: ``calling AE title not recognized``
 (result 1, source 1, reason 3) for a caller outside the list, ``called AE title not recognized``
-(1, 1, 7) for a wrong called AE title.
+(1, 1, 7) for a wrong called AE title, ``local limit exceeded`` (2, 3, 2) for a host over its share.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dicomnode.config import AllowedPeer
 
 REJECT_CALLING_AE = (0x01, 0x01, 0x03)
 REJECT_CALLED_AE = (0x01, 0x01, 0x07)
+REJECT_LOCAL_LIMIT = (0x02, 0x03, 0x02)  # transient, service provider (presentation), local limit exceeded
 
 
 @dataclass(frozen=True)

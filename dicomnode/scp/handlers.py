@@ -1,35 +1,49 @@
 """pynetdicom event handlers: thin, they store and record, nothing else.
 
-- EVT_REQUESTED: access control; A-ASSOCIATE-RJ (PS3.8 9.3.4) and a ``security`` audit row on refusal.
+- Connections the gate refused (:mod:`dicomnode.scp.gate`): a ``security`` row, rate-limited per host.
+- EVT_REQUESTED: access control and the per-host association limit; A-ASSOCIATE-RJ (PS3.8 9.3.4) and a
+  ``security`` audit row on refusal.
 - EVT_ACCEPTED / EVT_RELEASED / EVT_ABORTED: the ``associations`` row and its summary audit rows.
 - EVT_C_ECHO: Verification (PS3.4 Annex A), always Success.
 - EVT_C_STORE: Storage (PS3.4 Annex B); Success (0x0000) only after the file is durable and its row
-  committed; failures become 0xA700 (out of resources), 0xC210 (cannot understand) or 0xC211 (other).
+  committed (rows of concurrent associations share a group commit, :mod:`dicomnode.scp.commit`); failures become 0xA700 (out of resources), 0xA900 (data set does not match SOP class), 0xC210
+  (cannot understand) or 0xC211 (other); the data set is checked first (:mod:`dicomnode.scp.received`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from pydicom.dataset import Dataset
+from pydicom.uid import UncompressedTransferSyntaxes
 from pynetdicom import evt
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import new_event
+from db.ingest import InstanceInfo, PeerInfo, add_audit, close_association, delete_instance, open_association
 from db.models import AuditEvent
-from db.ingest import InstanceInfo, PeerInfo, add_audit, add_instance, close_association, open_association
-from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
-from dicomnode.scp.access import AccessPolicy
-from dicomnode.scp.storage import DurableStore, check_uid
+from db.text import bounded
+from dicomnode.errors import OutOfResources, StorageError
+from dicomnode.scp.access import REJECT_LOCAL_LIMIT, AccessPolicy, Decision
+from dicomnode.scp.commit import GroupCommitter
+from dicomnode.scp.gate import Refusal
+from dicomnode.scp.inflate import InflateLimits
+from dicomnode.scp.received import read_received
+from dicomnode.scp.refusals import RefusalLimiter
+from dicomnode.scp.storage import DurableStore
+from dicomnode.scp.transport import CANNOT_UNDERSTAND
+from dicomnode.uid_policy import UidPolicy, check_uid
 
 log = logging.getLogger(__name__)
 
 SUCCESS = 0x0000
+UNCOMPRESSED = frozenset(str(uid) for uid in UncompressedTransferSyntaxes)
 OTHER_FAILURE = 0xC211
 
 
@@ -40,14 +54,32 @@ class _Open:
     association_id: int | None
     peer: PeerInfo
     echoes: int = 0
+    stores: int = 0  # C-STORE requests handled, successful or not
+    aborted_by: str = "node"  # who ended an aborted association: "peer", "network" or the node itself
+    syntaxes: tuple[str, ...] = ()  # transfer syntaxes of the accepted presentation contexts
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class IngestHandlers:
     """Handlers bound to one store, one database and one access policy."""
 
-    def __init__(self, store: DurableStore, sessions: sessionmaker[Session], policy: AccessPolicy, tls: bool) -> None:
+    def __init__(
+        self,
+        store: DurableStore,
+        sessions: sessionmaker[Session],
+        policy: AccessPolicy,
+        tls: bool,
+        limits: InflateLimits,
+        per_host: int,
+        committer: GroupCommitter,
+        uid_policy: UidPolicy = "strict",
+    ) -> None:
         self.store = store
+        self.uid_policy: UidPolicy = uid_policy
+        self.committer = committer
+        self.limits = limits
+        self.per_host = per_host
+        self.refusals = RefusalLimiter()
         self.sessions = sessions
         self.policy = policy
         self.tls = tls
@@ -61,6 +93,7 @@ class IngestHandlers:
             (evt.EVT_ACCEPTED, self.on_accepted),
             (evt.EVT_RELEASED, self.on_released),
             (evt.EVT_ABORTED, self.on_aborted),
+            (evt.EVT_ACSE_RECV, self.on_acse_received),
             (evt.EVT_C_ECHO, self.on_echo),
             (evt.EVT_C_STORE, self.on_store),
         ]
@@ -81,12 +114,43 @@ class IngestHandlers:
         peer = self._peer(event.assoc)
         decision = self.policy.decide(peer.calling_ae, peer.called_ae, peer.host)
         if decision.allowed:
+            decision = self._host_limit(peer.host)
+        if decision.allowed:
             return
         assert decision.reject is not None
         log.warning("association from %s:%d (%s) rejected: %s", peer.host, peer.port, peer.calling_ae, decision.reason)
         self._audit_security(peer, decision.reason)
         event.assoc.acse.send_reject(*decision.reject)
         event.assoc.kill()  # as pynetdicom does after its own rejections: the RJ PDU leaves before the close
+
+    def _host_limit(self, host: str) -> Decision:
+        with self._lock:
+            held = sum(1 for state in self._open.values() if state.peer.host == host)
+        if held < self.per_host:
+            return Decision(True)
+        return Decision(False, f"{host} already holds {held} association(s) (node.max_associations_per_host)",
+                        REJECT_LOCAL_LIMIT)
+
+    def on_refused_connection(self, host: str, port: int, refusal: Refusal) -> None:
+        """A connection the gate ended before it became an association (rate-limited row and log line)."""
+        suppressed = self.refusals.admit(host)
+        if suppressed is None:
+            return
+        log.warning("connection from %s:%d refused before association: %s", host, port, bounded(refusal.reason))
+        detail: dict[str, object] = {"stage": "before association", "kind": refusal.kind, "peer_port": port,
+                                     "called_ae": refusal.called_ae, "tls": self.tls, "suppressed": suppressed}
+        if refusal.reject is not None:
+            detail["reject"] = list(refusal.reject)
+        if refusal.abort is not None:
+            detail["abort_reason"] = refusal.abort
+        self._try_audit(new_event("security", "rejected", f"connection from {host} refused: {refusal.reason}",
+                                  actor_ae=refusal.calling_ae or None, actor_host=host, detail=detail))
+
+    def on_invalid_request(self, assoc: Association, reason: str) -> None:
+        """A C-STORE request pynetdicom cannot serve (answered 0xC210 by the association itself)."""
+        state = self._state(assoc)
+        log.warning("C-STORE from %s refused (0x%04X): %s", state.peer.host, CANNOT_UNDERSTAND, reason)
+        self._audit_failure(state, CANNOT_UNDERSTAND, reason, "")
 
     def on_rejected(self, event: evt.Event) -> None:
         """Rejections pynetdicom makes itself, such as ``max_associations`` reached (local limit exceeded)."""
@@ -117,8 +181,9 @@ class IngestHandlers:
         except SQLAlchemyError as exc:
             log.error("database unavailable when accepting %s from %s: %s", peer.calling_ae, peer.host, exc)
             association_id = None
+        syntaxes = tuple(sorted({str(cx.transfer_syntax[0]) for cx in event.assoc.accepted_contexts}))
         with self._lock:
-            self._open[event.assoc] = _Open(association_id, peer)
+            self._open[event.assoc] = _Open(association_id, peer, syntaxes=syntaxes)
 
     def on_released(self, event: evt.Event) -> None:
         self._close(event.assoc, "released")
@@ -126,13 +191,20 @@ class IngestHandlers:
     def on_aborted(self, event: evt.Event) -> None:
         self._close(event.assoc, "aborted")
 
+    def on_acse_received(self, event: evt.Event) -> None:
+        """Note who aborted: an A-ABORT came from the peer, an A-P-ABORT from the network or protocol layer."""
+        primitive = event.primitive
+        if isinstance(primitive, (A_ABORT, A_P_ABORT)):
+            self._state(event.assoc).aborted_by = "peer" if isinstance(primitive, A_ABORT) else "network"
+
     def _close(self, assoc: Association, outcome: str) -> None:
         with self._lock:
             state = self._open.pop(assoc, None)
         if state is None or state.association_id is None:
             return
+        reason = abort_reason(state) if outcome == "aborted" else ""
         try:
-            close_association(self.sessions, state.association_id, outcome, echoes=state.echoes)
+            close_association(self.sessions, state.association_id, outcome, echoes=state.echoes, reason=reason)
         except SQLAlchemyError as exc:
             log.error("could not record the end of association %d: %s", state.association_id, exc)
 
@@ -151,34 +223,51 @@ class IngestHandlers:
 
     def on_store(self, event: evt.Event) -> int:
         state = self._state(event.assoc)
+        with state.lock:
+            state.stores += 1
         sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
         try:
+            info, uid_warnings = self._describe(event)
             data = event.encoded_dataset()
-            info = self._describe(event)
-            path = self.store.path_for(info.study_uid, info.series_uid, info.sop_instance_uid)
+            # the file is written, fsync'd and linked into place with no database lock held ...
+            path, created = self.store.write_new(info.study_uid, info.series_uid, info.sop_instance_uid, data)
             info = replace(info, path=str(path), size=len(data))
-            written: list[Path] = []
-
-            def write_file() -> None:
-                written.append(self.store.write(info.study_uid, info.series_uid, info.sop_instance_uid, data))
-
+            # ... its row joins the next group commit while its directory entry is fsync'd
+            committed = self.committer.submit(info, state.association_id)
             try:
-                first = add_instance(self.sessions, info, state.association_id, write_file)
+                if created:
+                    self.store.sync_entry(path)
+            except StorageError:
+                self._undo(path, committed)
+                raise
+            try:
+                first = committed.result()
             except SQLAlchemyError:
-                for leftover in written:  # the commit failed after the write: no file without its row
-                    self.store.remove(leftover)
+                if created:  # the commit failed after the write: no file without its row
+                    self.store.remove(path)
                 raise
             if not first:
                 self._audit_store(state, "duplicate", "instance already stored; kept the first copy", info)
+            if uid_warnings:
+                self._audit_store(state, "warning", "; ".join(uid_warnings), info)
         except SQLAlchemyError as exc:
             return self._failed(state, OutOfResources(f"database unavailable: {type(exc).__name__}"), sop_instance_uid)
         except StorageError as exc:
             return self._failed(state, exc, sop_instance_uid)
         except Exception as exc:  # noqa: BLE001 - any other fault must still answer the peer
             log.exception("C-STORE of %s from %s failed unexpectedly", sop_instance_uid, state.peer.host)
-            self._audit_failure(state, OTHER_FAILURE, f"{type(exc).__name__}: {exc}", sop_instance_uid)
+            self._audit_failure(state, OTHER_FAILURE, f"unexpected {type(exc).__name__}: {exc}", sop_instance_uid)
             return OTHER_FAILURE
         return SUCCESS
+
+    def _undo(self, path: Path, committed: Future[bool]) -> None:
+        """The file could not be made durable: remove it, and its row once committed (never acknowledged)."""
+        self.store.remove(path)
+        try:
+            if committed.result():
+                delete_instance(self.sessions, path.stem)
+        except SQLAlchemyError as exc:
+            log.error("row of %s could not be removed after its file failed: %s", path.stem, exc)
 
     def _failed(self, state: _Open, error: StorageError, sop_instance_uid: str) -> int:
         log.warning(
@@ -187,31 +276,29 @@ class IngestHandlers:
         self._audit_failure(state, error.status, str(error), sop_instance_uid)
         return error.status
 
-    def _describe(self, event: evt.Event) -> InstanceInfo:
-        """UIDs and technical attributes of the received dataset; CannotUnderstand when it does not parse."""
+    def _describe(self, event: evt.Event) -> tuple[InstanceInfo, list[str]]:
+        """The checked facts of the received data set (:func:`read_received`) and the UID warnings of
+        ``node.uid_policy``; a StorageError when it fails."""
         request = event.request
-        sop_instance_uid = check_uid(request.AffectedSOPInstanceUID, "Affected SOP Instance UID (0000,1000)")
-        sop_class_uid = check_uid(request.AffectedSOPClassUID, "Affected SOP Class UID (0000,0002)")
-        try:
-            dataset: Dataset = event.dataset
-            study_uid = dataset.get("StudyInstanceUID")
-            series_uid = dataset.get("SeriesInstanceUID")
-            dataset_sop_uid = dataset.get("SOPInstanceUID")
-            modality = dataset.get("Modality")
-        except Exception as exc:  # noqa: BLE001 - pydicom raises many types on corrupt data
-            raise CannotUnderstand(f"dataset does not parse: {type(exc).__name__}: {exc}") from exc
-        if dataset_sop_uid is not None and str(dataset_sop_uid).strip() != sop_instance_uid:
-            raise CannotUnderstand("SOP Instance UID (0008,0018) differs from the C-STORE request's")
-        return InstanceInfo(
-            sop_instance_uid=sop_instance_uid,
-            sop_class_uid=sop_class_uid,
-            study_uid=check_uid(study_uid, "Study Instance UID (0020,000D)"),
-            series_uid=check_uid(series_uid, "Series Instance UID (0020,000E)"),
-            modality=str(modality)[:16] if modality else None,
-            transfer_syntax=str(event.context.transfer_syntax),
+        sop_instance_uid, instance_warning = check_uid(
+            request.AffectedSOPInstanceUID, "Affected SOP Instance UID (0000,1000)", self.uid_policy
+        )
+        sop_class_uid, _ = check_uid(request.AffectedSOPClassUID, "Affected SOP Class UID (0000,0002)", "strict")
+        transfer_syntax = str(event.context.transfer_syntax)
+        raw = event.encoded_dataset(include_meta=False)
+        received = read_received(raw, transfer_syntax, sop_class_uid, sop_instance_uid, self.limits, self.uid_policy)
+        warnings = ([instance_warning] if instance_warning else []) + list(received.uid_warnings)
+        info = InstanceInfo(
+            sop_instance_uid=received.sop_instance_uid,
+            sop_class_uid=received.sop_class_uid,
+            study_uid=received.study_uid,
+            series_uid=received.series_uid,
+            modality=received.modality,
+            transfer_syntax=transfer_syntax,
             path="",
             size=0,
         )
+        return info, warnings
 
     def _audit_store(self, state: _Open, outcome: str, message: str, info: InstanceInfo) -> None:
         self._try_audit(
@@ -249,3 +336,16 @@ class IngestHandlers:
         except SQLAlchemyError as exc:
             log.error("audit row could not be written (database unavailable): %s", exc)
 
+
+
+def abort_reason(state: _Open) -> str:
+    """What the node can tell about an aborted association, for its audit row (empty when nothing)."""
+    who = {"peer": "the calling AE", "network": "the network or a protocol error", "node": "the node"}[state.aborted_by]
+    text = f"aborted by {who} after {state.stores} C-STORE request(s)"
+    if state.aborted_by == "peer" and state.stores == 0 and state.syntaxes and set(state.syntaxes) <= UNCOMPRESSED:
+        text += (
+            "; it proposed only uncompressed transfer syntaxes, so a sender holding compressed files (JPEG, "
+            "JPEG 2000, RLE) gives up when it cannot convert them: propose their syntax (dcmtk storescu -xs for "
+            "JPEG Lossless, -xv for JPEG 2000 lossless)"
+        )
+    return text

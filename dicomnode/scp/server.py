@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from pynetdicom import AE
-from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy.orm import Session, sessionmaker
 
 from dicomnode.config import Config
 from dicomnode.errors import StartupError
 from dicomnode.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dicomnode.scp.access import AccessPolicy
+from dicomnode.scp.commit import GroupCommitter
 from dicomnode.scp.contexts import as_presentation_contexts
 from dicomnode.scp.handlers import IngestHandlers
+from dicomnode.scp.inflate import InflateLimits
 from dicomnode.scp.storage import DurableStore
+from dicomnode.scp.gate import PendingLimits
 from dicomnode.scp.tls import AuditedTLS, server_context
+from dicomnode.scp.transport import GatedServer
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +31,19 @@ class StorageSCP:
     def __init__(self, config: Config, sessions: sessionmaker[Session]) -> None:
         self.config = config
         self.store = DurableStore(config.node.storage_dir)
+        self.committer = GroupCommitter(sessions)
         self.handlers = IngestHandlers(
             self.store,
             sessions,
             AccessPolicy(config.node.ae_title, config.security.allowed),
             tls=config.security.tls_enabled,
+            limits=InflateLimits(config.node.max_inflated_bytes, config.node.max_inflate_ratio),
+            per_host=config.node.max_associations_per_host,
+            committer=self.committer,
+            uid_policy=config.node.uid_policy,
         )
         self.ae = self._make_ae()
-        self.server: ThreadedAssociationServer | None = None
+        self.server: GatedServer | None = None
 
     def _make_ae(self) -> AE:
         node = self.config.node
@@ -50,29 +59,31 @@ class StorageSCP:
         return ae
 
     def start(self) -> None:
-        """Prepare storage and start listening in background threads."""
+        """Prepare storage and start listening in a background thread, behind the gate."""
         self.store.prepare()
-        ssl_context = None
+        self.committer.start()
+        node = self.config.node
+        tls = None
         if self.config.security.tls_enabled:
-            ssl_context = AuditedTLS(
-                server_context(self.config.security), self.config.node.acse_timeout, self.handlers.on_tls_failure
-            )
-        address = (self.config.node.host, self.config.node.port)
+            tls = AuditedTLS(server_context(self.config.security), node.acse_timeout, self.handlers.on_tls_failure)
+        address = (node.host, node.port)
         try:
-            self.server = self.ae.start_server(
+            server = self.ae.make_server(
                 address,
-                block=False,
                 evt_handlers=self.handlers.bindings(),
-                ssl_context=ssl_context,  # type: ignore[arg-type]  # duck-typed SSLContext
+                server_class=GatedServer,
+                pending=PendingLimits(node.max_pending_per_host, node.max_pending),
+                tls=tls,
+                on_refused=self.handlers.on_refused_connection,
+                on_invalid_request=self.handlers.on_invalid_request,
             )
         except OSError as exc:
+            self.committer.stop()
             raise StartupError(f"cannot listen on {address[0]}:{address[1]} (node.host/node.port): {exc}") from exc
-        log.info(
-            "storage SCP %s listening on %s:%d%s",
-            self.config.node.ae_title,
-            *address,
-            " with TLS" if ssl_context else "",
-        )
+        self.ae._servers.append(server)  # as AE.start_server does: AE.shutdown and server.shutdown expect it
+        threading.Thread(target=server.serve_forever, name="AcceptorServer", daemon=True).start()
+        self.server = server
+        log.info("storage SCP %s listening on %s:%d%s", node.ae_title, *address, " with TLS" if tls else "")
 
     @property
     def port(self) -> int:
@@ -92,6 +103,9 @@ class StorageSCP:
         for assoc in remaining:
             log.warning("aborting association with %s at shutdown", assoc.requestor.ae_title)
             assoc.abort()
+        for assoc in remaining:
+            assoc.join(timeout)
+        self.committer.stop()  # after the last handler: every row handed over is committed or failed
         log.info("storage SCP stopped (%d association(s) aborted)", len(remaining))
 
 

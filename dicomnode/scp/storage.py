@@ -1,8 +1,10 @@
 """Durable instance files: ``storage_dir/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm``.
 
-A file is written under ``storage_dir/.incoming`` with a temporary name, fsync'd, renamed into place and
-its directory fsync'd, so after a crash a file is either whole at its final path or absent there.
-Temporary files left by a crash stay in ``.incoming`` and are removed at start-up (:meth:`sweep`).
+A file is written under ``storage_dir/.incoming`` with a temporary name, fsync'd, linked into place without
+replacing any file there (:meth:`DurableStore.write_new`), and its directory entry fsync'd
+(:meth:`DurableStore.sync_entry`), so after a crash a file is either whole at its final path or absent
+there. Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
+(:meth:`DurableStore.prepare`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import re
 import uuid
 from pathlib import Path
 
@@ -18,20 +19,8 @@ from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
 
 log = logging.getLogger(__name__)
 
-# PS3.5 9.1: UID components are digits separated by periods, at most 64 characters in all.
-_UID_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 _RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE})
 INCOMING = ".incoming"
-
-
-def check_uid(value: object, name: str) -> str:
-    """Return ``value`` as a UID string, or raise CannotUnderstand naming the attribute (PS3.5 9.1)."""
-    text = str(value).strip().rstrip("\x00") if value is not None else ""
-    if not text:
-        raise CannotUnderstand(f"{name} is missing or empty")
-    if len(text) > 64 or not _UID_PATTERN.match(text):
-        raise CannotUnderstand(f"{name} {text[:80]!r} is not a valid UID (PS3.5 9.1)")
-    return text
 
 
 class DurableStore:
@@ -55,26 +44,38 @@ class DurableStore:
     def path_for(self, study_uid: str, series_uid: str, sop_instance_uid: str) -> Path:
         return self.root / study_uid / series_uid / f"{sop_instance_uid}.dcm"
 
-    def write(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> Path:
-        """Write ``data`` durably to its final path and return the path.
+    def write_new(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> tuple[Path, bool]:
+        """Write ``data`` (fsync'd) and link it to its final path, never replacing a file already there.
 
-        Raises OutOfResources when the disk is full or unwritable, StorageError for other I/O failures;
-        in both cases no file is left at the final path or in ``.incoming``.
+        Returns the final path and True, or the final path and False when a file was already there (another
+        copy of the instance, stored or in flight); the new data is then discarded. The no-replace rename
+        is a hard link of the fsync'd temporary file followed by its removal. The new directory entry is
+        not yet durable: call :meth:`sync_entry` before acknowledging (the caller may commit the row
+        meanwhile, see :mod:`dicomnode.scp.commit`).
         """
         final = self.path_for(study_uid, series_uid, sop_instance_uid)
         temporary = self.incoming / f"{sop_instance_uid}.{uuid.uuid4().hex}.tmp"
         try:
             self._write_synced(temporary, data)
-            created = self._make_dirs(final.parent)
-            os.replace(temporary, final)
-            _fsync_dir(final.parent)
-            for parent in created:
-                _fsync_dir(parent.parent)
+            self._make_dirs(final.parent)
+            try:
+                os.link(temporary, final)
+            except FileExistsError:
+                return final, False
+            finally:
+                temporary.unlink(missing_ok=True)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
-            kind = OutOfResources if exc.errno in _RESOURCE_ERRNOS else StorageError
-            raise kind(f"cannot write {sop_instance_uid}: {exc.strerror or exc}") from exc
-        return final
+            raise _storage_error(sop_instance_uid, exc) from exc
+        return final, True
+
+    def sync_entry(self, path: Path) -> None:
+        """Make the directory entries of ``path`` durable: fsync its folder and the folders above it."""
+        try:  # series folder, study folder, storage root: cheap when unchanged, needed when just created
+            for directory in (path.parent, path.parent.parent, self.root):
+                _fsync_dir(directory)
+        except OSError as exc:
+            raise _storage_error(path.stem, exc) from exc
 
     def remove(self, path: Path) -> None:
         """Remove a file whose database row could not be committed (best effort)."""
@@ -96,8 +97,8 @@ class DurableStore:
         finally:
             os.close(fd)
 
-    def _make_dirs(self, directory: Path) -> list[Path]:
-        """Create ``directory`` and missing parents under the root; return those created (outermost first)."""
+    def _make_dirs(self, directory: Path) -> None:
+        """Create ``directory`` and its missing parents under the root (made durable by :meth:`sync_entry`)."""
         missing: list[Path] = []
         current = directory
         while not current.exists() and current != self.root:
@@ -105,7 +106,11 @@ class DurableStore:
             current = current.parent
         for path in reversed(missing):
             path.mkdir(exist_ok=True)
-        return list(reversed(missing))
+
+
+def _storage_error(sop_instance_uid: str, exc: OSError) -> StorageError:
+    kind = OutOfResources if exc.errno in _RESOURCE_ERRNOS else StorageError
+    return kind(f"cannot write {sop_instance_uid}: {exc.strerror or exc}")
 
 
 def _fsync_dir(directory: Path) -> None:

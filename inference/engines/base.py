@@ -2,7 +2,9 @@
 
 An engine turns a :class:`~inference.volume.Volume` into a :class:`~inference.prediction.Prediction`:
 preprocess and encode the slices batch by batch (so a long series never holds more than one batch of
-activations), then run the sequence part once over all slice features.
+activations), then run the sequence part once over all slice features, then restrict the result to the
+intracranial space (:func:`inference.postprocess.restrict_to_brain`: slices with little or no brain carry
+no finding, saliency only inside the skull).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 
 from inference.checkpoint import ModelInfo
 from inference.errors import EngineError, InferenceError
+from inference.postprocess import restrict_to_brain, series_intracranial_mask
 from inference.prediction import Prediction
 from inference.preprocess import preprocess
 from inference.volume import Volume
@@ -69,8 +72,13 @@ class Engine(ABC):
         except Exception as exc:  # backends raise their own runtime error types
             raise EngineError(f"{self.description} failed in {stage.__name__.strip('_')}: {exc}") from exc
 
-    def predict(self, volume: Volume) -> Prediction:
-        """Run the model on ``volume`` and return probabilities, saliency maps and stage timings."""
+    def predict(self, volume: Volume, intracranial: np.ndarray | None = None) -> Prediction:
+        """Run the model on ``volume`` and return probabilities, saliency maps and stage timings.
+
+        ``intracranial`` is the series' intracranial mask (bool, the shape of ``volume.hu``) when the caller
+        already has it (e.g. from :func:`inference.domain.assess_domain`); otherwise it is computed here
+        (:func:`inference.postprocess.series_intracranial_mask`, timed as ``intracranial``).
+        """
         size = self.info.config.input_size
         timings = {"preprocess": 0.0, "encoder": 0.0}
         features: list[np.ndarray] = []
@@ -87,11 +95,19 @@ class Engine(ABC):
             saliency.append(batch_saliency)
         tick = time.perf_counter()
         slice_probs, study_probs = self._guarded(self._sequence, np.concatenate(features))
-        end = time.perf_counter()
-        timings["sequence"] = end - tick
-        timings["total"] = end - start
+        timings["sequence"] = time.perf_counter() - tick
         if not (np.isfinite(slice_probs).all() and np.isfinite(study_probs).all()):
             raise EngineError(f"{self.description} produced non-finite probabilities for series {volume.series_instance_uid}")
+        tick = time.perf_counter()
+        if intracranial is None:
+            intracranial = series_intracranial_mask(volume.hu, volume.spacing)
+        elif intracranial.shape != volume.hu.shape:
+            raise ValueError(f"intracranial mask {intracranial.shape} does not match the volume {volume.hu.shape}")
+        slice_probs, study_probs, maps = restrict_to_brain(slice_probs, study_probs, np.concatenate(saliency),
+                                                           intracranial, volume.spacing)
+        end = time.perf_counter()
+        timings["intracranial"] = end - tick
+        timings["total"] = end - start
         logger.info(
             "%s: %d slices of series %s in %.0f ms (model %s %s)", self.description, volume.num_slices,
             volume.series_instance_uid, 1000 * timings["total"], self.info.name, self.info.version,
@@ -99,10 +115,11 @@ class Engine(ABC):
         return Prediction(
             slice_probs=slice_probs.astype(np.float32, copy=False),
             study_probs=study_probs.astype(np.float32, copy=False),
-            saliency=np.concatenate(saliency).astype(np.float32, copy=False),
+            saliency=maps,
             sop_instance_uids=volume.sop_instance_uids,
             timings_ms={key: 1000 * value for key, value in timings.items()},
             model_name=self.info.name,
             model_version=self.info.version,
             backend=self.description,
+            intracranial=intracranial,
         )

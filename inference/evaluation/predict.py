@@ -4,6 +4,8 @@ The computation is the torch engine's (:mod:`inference.engines.torch_engine`), o
 weights are on (the CPU, or the GPU during a CUDA training run): the slices are preprocessed (three windows)
 and encoded in batches, then the sequence part reads all slice features.
 The encoder's auxiliary per-slice classifier (the CAM head) is collected too, for slice-level sets.
+When a sample's spacing is known, the slice and study probabilities are restricted to the intracranial
+space as every engine does (:func:`inference.postprocess.restrict_to_brain`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 
 from inference.network import HemorrhageNet
+from inference.postprocess import restrict_to_brain, series_intracranial_mask
 from inference.preprocess import apply_windows
 from inference.training.sources import DataSource, resize_hu
 
@@ -58,8 +61,12 @@ class SourcePredictions:
 
 
 @torch.no_grad()
-def run_series(net: HemorrhageNet, hu: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """HU series -> (slice probabilities [N, 6], study probabilities [6], encoder probabilities [N, 6])."""
+def run_series(net: HemorrhageNet, hu: np.ndarray, batch_size: int = 32,
+               spacing: tuple[float, float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """HU series -> (slice probabilities [N, 6], study probabilities [6], encoder probabilities [N, 6]).
+
+    With ``spacing`` (mm, of ``hu``) the slice and study probabilities are restricted to the intracranial space.
+    """
     size = net.config.input_size
     device = next(net.parameters()).device
     features, aux = [], []
@@ -70,6 +77,9 @@ def run_series(net: HemorrhageNet, hu: np.ndarray, batch_size: int = 32) -> tupl
         aux.append(torch.sigmoid(net.aux_logits(pooled)))
     slice_logits, study_logits = net.sequence(torch.cat(features))
     slice_probs, study_probs = (torch.sigmoid(t).cpu().numpy() for t in (slice_logits, study_logits))
+    if spacing is not None:
+        mask = series_intracranial_mask(hu, spacing)
+        slice_probs, study_probs, _ = restrict_to_brain(slice_probs, study_probs, None, mask, spacing)
     return slice_probs, study_probs, torch.cat(aux).cpu().numpy()
 
 
@@ -86,7 +96,7 @@ def predict_source(net: HemorrhageNet, source: DataSource, progress: bool = Fals
         indices = tqdm(indices, desc=f"predict {source.name}", unit="series")
     for index in indices:
         sample = source[index]
-        slice_probs, study_probs, encoder_probs = run_series(net, sample.hu)
+        slice_probs, study_probs, encoder_probs = run_series(net, sample.hu, spacing=sample.spacing)
         keys.append(sample.key)
         study.append((study_probs, sample.study_labels, sample.known))
         if sample.slice_labels is not None:

@@ -1,4 +1,5 @@
-"""Build a data source by name (``phantoms``, ``rsna``, ``cq500``, ``png``) and split it deterministically."""
+"""Build a data source by name (``phantoms``, ``rsna``, ``cq500``, ``png``, ``realct``, ``rsna-slices``) and split
+it deterministically."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from pathlib import Path
 
 from inference.training.sources import DataSource, PhantomSource, PngSource, Sample
 
-SOURCES = ("phantoms", "rsna", "cq500", "png")
+SOURCES = ("phantoms", "rsna", "cq500", "png", "realct", "rsna-slices")
+
+REALCT_SPLITS = {"all": ("train", "validation"), "finetune": ("train",), "validation": ("validation",)}
+"""``--split`` of the realct source -> its volume splits (:data:`inference.realct.source.SPLITS`); it has no test volume."""
 
 
 def parse_range(text: str) -> list[int]:
@@ -83,9 +87,10 @@ def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", sp
     data
         Folder of the rsna, cq500 or png layout (unused for phantoms).
     seeds
-        Phantom seeds, e.g. ``"0-599"``.
+        Phantom seeds, e.g. ``"0-599"``; for ``realct`` the insertion seeds (one sample each).
     split
-        PNG split: ``all``, ``finetune``, ``validation`` or ``test``.
+        PNG split: ``all``, ``finetune``, ``validation`` or ``test``; for ``realct`` the volumes of
+        :data:`REALCT_SPLITS` (validation volumes are read at their own thickness).
     size, cache_dir, n_slices
         Phantom in-plane size, cache folder and slice count (None: random 20-60).
     input_size
@@ -98,6 +103,18 @@ def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", sp
         raise ValueError(f"source {name!r} needs a data folder")
     if name == "png":
         return PngSource(data, split=split, input_size=input_size)
+    if name == "realct":
+        from inference.realct.source import SPLITS, RealInsertionSource
+
+        if split not in REALCT_SPLITS:
+            raise ValueError(f"realct split must be one of {', '.join(REALCT_SPLITS)} (no test volume), got {split!r}")
+        volumes = [v for part in REALCT_SPLITS[split] for v in SPLITS[part]]
+        return RealInsertionSource(data, volumes, parse_range(seeds), input_size=input_size, cache_dir=cache_dir,
+                                   reslice=split == "finetune")
+    if name == "rsna-slices":
+        from inference.realct.rsna_slices import RsnaSliceSource
+
+        return RsnaSliceSource(data, input_size=input_size)
     if name == "rsna":
         from inference.training.dicom_sources import RsnaSource
 

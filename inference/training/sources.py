@@ -57,6 +57,10 @@ class Sample:
         float32 [6].
     known : numpy.ndarray
         bool [6], which classes are labelled (a PNG set knows only "any").
+    spacing : tuple of float or None
+        (slice, row, column) spacing in mm of ``hu`` as stored (after the in-plane resampling), when known;
+        the evaluation path needs it to restrict the output to the intracranial space
+        (:mod:`inference.postprocess`). None (PNG slices, phantoms cached before it was stored): not restricted.
     """
 
     key: str
@@ -64,6 +68,7 @@ class Sample:
     slice_labels: np.ndarray | None
     study_labels: np.ndarray
     known: np.ndarray
+    spacing: tuple[float, float, float] | None = None
 
     @property
     def n_slices(self) -> int:
@@ -155,22 +160,28 @@ class PhantomSource:
 
         seed = self.seeds[index]
         path = self._cache_path(seed)
+        spacing = None
         if path is not None and path.is_file():
             data = np.load(path)
             hu, slice_labels = data["hu"].astype(np.float32), data["slice_labels"]
+            if "spacing" in data:
+                spacing = tuple(float(v) for v in data["spacing"])
         else:
             study = generate_study(seed, subtype=self.subtype, n_slices=self.n_slices, size=self.size)
             hu = resize_hu(study.hu, self.input_size)
             slice_labels = study.slice_labels
+            scale = self.size / self.input_size
+            row_mm, col_mm = study.geometry.pixel_spacing
+            spacing = (float(study.geometry.slice_thickness), row_mm * scale, col_mm * scale)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-                np.savez(tmp, hu=np.rint(hu).astype(np.int16), slice_labels=slice_labels)
+                np.savez(tmp, hu=np.rint(hu).astype(np.int16), slice_labels=slice_labels, spacing=np.array(spacing))
                 tmp.replace(path)
                 hu = np.rint(hu).astype(np.float32)
         labels = slice_labels.astype(np.float32)
         key = f"phantom-{seed}" if self.subtype is None else f"phantom-{self.subtype}-{seed}"
-        return Sample(key, hu.astype(np.float32, copy=False), labels, labels.max(axis=0), ALL_KNOWN)
+        return Sample(key, hu.astype(np.float32, copy=False), labels, labels.max(axis=0), ALL_KNOWN, spacing)
 
 
 def _touch(source: PhantomSource, index: int) -> None:

@@ -9,15 +9,26 @@ from pathlib import Path
 import pytest
 
 from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
-from dicomnode.scp.storage import DurableStore, check_uid
+from dicomnode.scp.storage import DurableStore
+from dicomnode.uid_policy import check_uid
 
 
 def test_write_puts_file_at_study_series_sop_path(tmp_path: Path) -> None:
     store = DurableStore(tmp_path)
     store.prepare()
-    path = store.write("1.2.3", "1.2.3.4", "1.2.3.4.5", b"DICM-bytes")
-    assert path == tmp_path / "1.2.3" / "1.2.3.4" / "1.2.3.4.5.dcm"
+    path, created = store.write_new("1.2.3", "1.2.3.4", "1.2.3.4.5", b"DICM-bytes")
+    store.sync_entry(path)
+    assert created and path == tmp_path / "1.2.3" / "1.2.3.4" / "1.2.3.4.5.dcm"
     assert path.read_bytes() == b"DICM-bytes"
+    assert not list(store.incoming.iterdir())
+
+
+def test_a_second_copy_never_replaces_the_first(tmp_path: Path) -> None:
+    store = DurableStore(tmp_path)
+    store.prepare()
+    store.write_new("1.2.3", "1.2.3.4", "1.2.3.4.5", b"first")
+    path, created = store.write_new("1.2.3", "1.2.3.4", "1.2.3.4.5", b"second")
+    assert not created and path.read_bytes() == b"first"
     assert not list(store.incoming.iterdir())
 
 
@@ -38,7 +49,7 @@ def test_disk_full_is_out_of_resources_and_leaves_nothing(tmp_path: Path, monkey
 
     monkeypatch.setattr(os, "write", full_disk)
     with pytest.raises(OutOfResources, match="No space left"):
-        store.write("1.2", "1.2.3", "1.2.3.4", b"data")
+        store.write_new("1.2", "1.2.3", "1.2.3.4", b"data")
     assert not list(store.incoming.iterdir())
     assert not (tmp_path / "1.2").exists()
 
@@ -48,7 +59,7 @@ def test_other_io_error_is_storage_error(tmp_path: Path) -> None:
     store.prepare()
     (tmp_path / "1.2").write_bytes(b"a file where the study folder should be")
     with pytest.raises(StorageError) as raised:
-        store.write("1.2", "1.2.3", "1.2.3.4", b"data")
+        store.write_new("1.2", "1.2.3", "1.2.3.4", b"data")
     assert raised.value.status == 0xC211
     assert not list(store.incoming.iterdir())
 
@@ -56,8 +67,8 @@ def test_other_io_error_is_storage_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["", "../../etc", "1.2.abc", "1.02.3", "1." * 40 + "1", None])
 def test_invalid_uids_cannot_be_understood(bad: object) -> None:
     with pytest.raises(CannotUnderstand, match="Study Instance UID"):
-        check_uid(bad, "Study Instance UID (0020,000D)")
+        check_uid(bad, "Study Instance UID (0020,000D)", "strict")
 
 
 def test_valid_uid_passes() -> None:
-    assert check_uid("1.2.840.10008.5.1.4.1.1.2\x00", "SOP Class UID") == "1.2.840.10008.5.1.4.1.1.2"
+    assert check_uid("1.2.840.10008.5.1.4.1.1.2\x00", "SOP Class UID", "strict") == ("1.2.840.10008.5.1.4.1.1.2", None)

@@ -250,3 +250,25 @@ def test_train_command_enrichment_needs_phantoms(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["train", "--source", "png", "--data", str(png), "--out", str(tmp_path / "run"),
                                        "--enrich", "IPH:100"])
     assert result.exit_code == 2 and "--enrich" in result.output
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_train_command_adds_real_volumes_by_split_and_rsna_slices_to_validation(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    data = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    if not data.is_dir():
+        pytest.skip(f"real data not found at {data}")
+    result = CliRunner().invoke(main, [
+        "train", "--source", "phantoms", "--out", str(tmp_path / "run"), "--epochs", "1,1,0", "--steps", "1,1,0",
+        "--train-seeds", "1-2", "--val-seeds", "11-12", "--phantom-size", "64", "--input-size", "64",
+        "--width", "4", "--lstm-hidden", "8", "--threads", "1", "--no-progress", "--version", "cli",
+        "--real-ct", str(data / "real-ct"), "--real-seeds", "0-3", "--real-val-seeds", "0-1",
+        "--rsna-slices", str(data / "rsna-slices" / "labelled"), "--cache", str(tmp_path / "cache"),
+    ])
+    assert result.exit_code == 0, result.output
+    info = json.loads((tmp_path / "run" / "hemorrhage.json").read_text())["training"]["data"]
+    assert info["train"] == 2 + 4 and info["val"] == 2 + 2 + 10
+    assert info["real_train"]["volumes"] == ["visible-human-female-head", "stanford-cthead", "mricrogl-headct", "vtk-headsq"]
+    assert info["real_val"]["volumes"] == ["ge-head-dcmqa"] and info["rsna_slices_val"] == 10

@@ -1,0 +1,166 @@
+"""pynetdicom's association server with the node's gate in front (:mod:`dicomnode.scp.gate`).
+
+- :class:`GatedServer` limits connections waiting to associate (at accept, before any thread starts) and
+  leaves the TLS handshake to the connection's thread, so a silent TLS client cannot hold the accept loop.
+- :class:`GatedRequestHandler` runs the gate, then hands the already-read A-ASSOCIATE-RQ to pynetdicom
+  through :class:`PrefacedSocket`, which serves those bytes before reading the socket again.
+- :class:`NodeAssociation` answers a C-STORE request that pynetdicom would drop without a response
+  (no valid Affected SOP Instance UID or SOP Class UID, PS3.7 9.3.1.1) with 0xC210 at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+from copy import deepcopy
+from datetime import datetime
+from typing import Any
+
+from pynetdicom import evt
+from pynetdicom._globals import MODE_ACCEPTOR
+from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
+
+from dicomnode.scp.gate import Gatekeeper, PendingLimits, Refusal, read_associate_rq
+from dicomnode.scp.tls import AuditedTLS
+
+log = logging.getLogger(__name__)
+
+CANNOT_UNDERSTAND = 0xC210
+
+RefusalHandler = Callable[[str, int, Refusal], None]
+InvalidRequestHandler = Callable[[Association, str], None]
+
+
+class PrefacedSocket(AssociationSocket):
+    """An accepted socket whose first bytes (the A-ASSOCIATE-RQ the gate read) are served from memory."""
+
+    def __init__(self, assoc: Association, client_socket: socket.socket, preface: bytes) -> None:
+        super().__init__(assoc, client_socket=client_socket)
+        self._preface = bytearray(preface)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._preface) or super().ready
+
+    def recv(self, nr_bytes: int) -> bytearray:
+        if not self._preface:
+            return super().recv(nr_bytes)
+        head = self._preface[:nr_bytes]
+        del self._preface[:nr_bytes]
+        if len(head) < nr_bytes:
+            head += super().recv(nr_bytes - len(head))
+        return head
+
+
+class NodeAssociation(Association):
+    """An acceptor association that answers every C-STORE request, even one pynetdicom cannot serve."""
+
+    def _serve_request(self, msg: Any, context_id: int) -> None:
+        if isinstance(msg, C_STORE) and not msg.is_valid_request and not self._sent_release:
+            self._refuse_store(msg, context_id)
+            return
+        super()._serve_request(msg, context_id)
+
+    def _refuse_store(self, request: C_STORE, context_id: int) -> None:
+        missing = [name for name in request.REQUEST_KEYWORDS if getattr(request, name) is None]
+        reason = "C-STORE request without a valid " + ", ".join(missing) + " (PS3.7 9.3.1.1)"
+        server = self._server
+        if isinstance(server, GatedServer):
+            server.on_invalid_request(self, reason)
+        if request.MessageID is None:  # nothing to answer to: end the association instead of leaving it hanging
+            self.abort()
+            return
+        response = C_STORE()
+        response.MessageIDBeingRespondedTo = request.MessageID
+        if request.AffectedSOPClassUID is not None:
+            response.AffectedSOPClassUID = request.AffectedSOPClassUID
+        response.Status = CANNOT_UNDERSTAND
+        self.dimse.send_msg(response, context_id)
+
+
+class GatedRequestHandler(RequestHandler):
+    """Runs the gate for one connection; only a valid A-ASSOCIATE-RQ becomes a pynetdicom association."""
+
+    server: GatedServer
+
+    def handle(self) -> None:
+        server = self.server
+        host, port = str(self.client_address[0]), int(self.client_address[1])
+        sock: socket.socket = self.request
+        try:
+            deadline = time.monotonic() + float(self.ae.acse_timeout or 30)
+            if server.tls is not None:
+                sock = server.tls.wrap_socket(sock, server_side=True)
+            preface = read_associate_rq(sock, deadline)
+        except Gatekeeper as refused:
+            server.refuse(sock, host, port, refused.refusal)
+            return
+        except OSError as exc:  # a failed TLS handshake (AuditedTLS has reported it)
+            server.refuse(sock, host, port, Refusal(f"TLS handshake failed: {exc}", "tls"), report=False)
+            return
+        finally:
+            server.pending.release(host)
+        sock.settimeout(self.ae.network_timeout)  # a peer that stalls mid-PDU cannot block the DUL forever
+        self.request = sock
+        assoc = self._create_association_with(preface)
+        evt.trigger(assoc, evt.EVT_CONN_OPEN, {"address": self.client_address})
+        assoc.start()
+
+    def _create_association_with(self, preface: bytes) -> Association:
+        """As pynetdicom's ``_create_association``, with :class:`NodeAssociation` and :class:`PrefacedSocket`."""
+        assoc = NodeAssociation(self.ae, MODE_ACCEPTOR)
+        assoc._server = self.server
+        assoc.name = f"AcceptorThread@{datetime.now():%Y%m%d%H%M%S}"  # pynetdicom counts threads by this name
+        assoc.set_socket(PrefacedSocket(assoc, self.request, preface))
+        assoc.acceptor.maximum_length = self.ae.maximum_pdu_size
+        assoc.acceptor.ae_title = self.server.ae_title
+        assoc.acceptor.address_info = self.local
+        assoc.acceptor.implementation_class_uid = self.ae.implementation_class_uid
+        assoc.acceptor.implementation_version_name = self.ae.implementation_version_name
+        assoc.acceptor.supported_contexts = deepcopy(self.server.contexts)
+        assoc.requestor.address_info = self.remote
+        for event, handlers in self.server._handlers.items():
+            if event.is_intervention and handlers:
+                assoc.bind(event, *handlers)
+            elif isinstance(event, evt.NotificationEvent):
+                for handler, args in handlers:  # type: ignore[misc]
+                    assoc.bind(event, handler, args)
+        return assoc
+
+
+class GatedServer(ThreadedAssociationServer):
+    """A threaded association server whose connections pass the gate first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.pending: PendingLimits = kwargs.pop("pending")
+        self.tls: AuditedTLS | None = kwargs.pop("tls")
+        self.on_refused: RefusalHandler = kwargs.pop("on_refused")
+        self.on_invalid_request: InvalidRequestHandler = kwargs.pop("on_invalid_request")
+        kwargs["request_handler"] = GatedRequestHandler
+        super().__init__(*args, **kwargs)
+        self.daemon_threads = True
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        assert self.socket is not None
+        client, address = self.socket.accept()  # TLS, if any, is the connection thread's business
+        return client, address
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        host, port = str(client_address[0]), int(client_address[1])
+        refusal = self.pending.admit(host)
+        if refusal is None:
+            return True
+        self.on_refused(host, port, refusal)
+        return False  # socketserver closes the socket
+
+    def refuse(self, sock: socket.socket, host: str, port: int, refusal: Refusal, report: bool = True) -> None:
+        """Record the refusal, then close (a peer that saw the close finds the row already written)."""
+        try:
+            if report:
+                self.on_refused(host, port, refusal)
+        finally:
+            sock.close()
