@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +16,10 @@ from tests.integration.viewer.browser import chromium
 from tests.integration.viewer.ohif_page import OhifPage
 from tests.integration.viewer.ohif_server import INSTALLER, OHIF_VERSION, OhifNotInstalled, OhifServer, ohif_dist
 
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "ohif"
+# Another @ohif/app version (e.g. a newer release or a beta) can be tried with DICOMNODE_OHIF_VERSION=...;
+# the default is the pinned one, which .ci/run installs.
+VERSION = os.environ.get("DICOMNODE_OHIF_VERSION", OHIF_VERSION)
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "ohif" / VERSION
 POSITIVE = ("positive", "SDH", 7)  # label, phantom subtype, seed: a subdural bleed the shipped model finds
 NEGATIVE = ("negative", "none", 11)
 
@@ -34,13 +38,13 @@ class Bench:
 def ohif_app() -> Path:
     """The pinned ``@ohif/app`` dist, installed by ``install_ohif.sh`` if missing (npm registry, idempotent)."""
     try:
-        return ohif_dist(OHIF_VERSION)
+        return ohif_dist(VERSION)
     except OhifNotInstalled:
-        done = subprocess.run([str(INSTALLER), OHIF_VERSION], capture_output=True, text=True, timeout=600)
+        done = subprocess.run([str(INSTALLER), VERSION], capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
-            pytest.fail(f"could not install @ohif/app@{OHIF_VERSION} with {INSTALLER} (run it by hand; it needs npm "
+            pytest.fail(f"could not install @ohif/app@{VERSION} with {INSTALLER} (run it by hand; it needs npm "
                         f"and the npm registry):\n{done.stdout}{done.stderr}")
-        return ohif_dist(OHIF_VERSION)
+        return ohif_dist(VERSION)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ set -euo pipefail
 DEFAULT_VERSION="3.13.2"
 declare -A INTEGRITY=(
     ["3.13.2"]="sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fjEjjkycZM6C6Zk2F87BKxFfpq+jd5xXZB9E8EA=="
+    ["3.14.0-beta.6"]="sha512-QwA0talqhh4VlUR+QgT2t8FP7NpX++4s6Z9Cp5VIcta3JMd2zGBPTp/R9t7JaX0Xi1AHAZAJxTv502R+SawaBg=="  # newest prerelease, tried by hand
 )
 
 VERSION="${1:-$DEFAULT_VERSION}"
