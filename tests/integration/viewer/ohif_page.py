@@ -49,6 +49,14 @@ const d = services.displaySetService.getActiveDisplaySets().find(s => s.SeriesIn
 return d ? {modality: d.Modality || '', loaded: !!d.isLoaded, hydrated: !!d.isHydrated,
             rehydratable: !!d.isRehydratable, measurements: (d.measurements || []).length} : null;
 """
+# Run a display set's loader (the one the viewport runs; re-running it is harmless) and report how it ends:
+# OHIF 3.13 catches a failing SR loader in the viewport and logs nothing, leaving a black viewport.
+LOADER_JS = """
+const done = arguments[arguments.length - 1];
+const d = services.displaySetService.getActiveDisplaySets().find(s => s.SeriesInstanceUID === arguments[0]);
+if (!d || !d.load) { done('no loadable display set for series ' + arguments[0]); return; }
+Promise.resolve().then(() => d.load()).then(() => done(null), e => done(String((e && e.stack) || e).slice(0, 1500)));
+"""
 CURRENT_IMAGES_JS = "return cornerstone.getEnabledElements().map(e => e.viewport.getCurrentImageId() || '');"
 SVG_JS = f"""
 const pane = document.querySelector('[data-cy=viewport-pane]');
@@ -161,6 +169,11 @@ class OhifPage:
         """OHIF's display set of a series: loaded, hydrated, rehydratable, how many SR measurements it read."""
         found = self.driver.execute_script(DISPLAY_SET_JS, series_uid)
         return dict(found) if found else None
+
+    def loader_error(self, series_uid: str) -> str | None:
+        """The error (with OHIF's stack) that the series' display set loader raises, or None if it resolves."""
+        error = self.driver.execute_async_script(LOADER_JS, series_uid)
+        return str(error) if error else None
 
     def coloured_pixels(self, name: str) -> int:
         """Pixels of the viewport that are clearly coloured (a CT is grey; overlays and labelmaps are not).

@@ -72,6 +72,8 @@ def test_sr_findings_are_drawn_on_their_images_and_listed(bench: Bench, viewer: 
 
     viewer.open_study(study.study_uid)
     viewer.load("SR", description(study, *SR_CLASSES))
+    error = viewer.loader_error(series_uid(study, *SR_CLASSES))
+    assert error is None, f"OHIF's SR loader fails on the positive SR:\n{error}"
     drawn = viewer.wait(lambda _: viewer.annotations(), "the SR's findings drawn in the viewport")
     viewer.wait(lambda _: viewer.svg_elements() > 0, "SVG graphics in the viewport's annotation layer")
     shown = sop_uid(viewer.current_images()[0])
@@ -126,6 +128,8 @@ def test_negative_study_shows_no_finding(bench: Bench, viewer: OhifPage) -> None
     viewer.open_study(study.study_uid)
     viewer.load("SR", description(study, *SR_CLASSES))
     sr = series_uid(study, *SR_CLASSES)
+    error = viewer.loader_error(sr)
+    assert error is None, f"OHIF's SR loader fails on the negative SR:\n{error}"
     state = viewer.wait(lambda _: (d := viewer.display_set(sr)) and d["loaded"] and d, "the negative SR loaded")
     assert state["measurements"] == 0, state
     assert viewer.annotations() == [] and viewer.measurements() == []
