@@ -37,7 +37,7 @@ from tests.integration.orthanc import Orthanc  # noqa: E402
 from tests.node_process import NodeProcess  # noqa: E402
 from tests.polling import wait_for  # noqa: E402
 
-SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.34"
+SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR
 CQ500 = ROOT.parent / "shared" / "data" / "cq500-ct0" / "series"
 STAGES = ("completeness wait", "queue wait", "load", "volume", "inference", "reports", "enqueue", "delivery")
 

@@ -98,6 +98,7 @@ class Ticket:
     max_instance_id: int
     worker_id: str
     detail: dict[str, Any]
+    created_at: datetime | None = None  # when the job was created: the time its results carry
 
 
 def superseded_by(session: Session, job_id: int) -> int | None:
@@ -184,7 +185,7 @@ def claim_next(sessions: sessionmaker[Session], worker_id: str) -> Ticket | None
                      f"job {job.id} started on worker {worker_id} (attempt {job.attempts} of {job.max_attempts})",
                      detail={"job_id": job.id, "worker_id": worker_id, "attempt": job.attempts}, **_ids(job))
         return Ticket(job.id, job.study_uid, job.series_uid, job.version, job.attempts, job.max_attempts,
-                      job.instance_count, job.max_instance_id, worker_id, dict(job.detail or {}))
+                      job.instance_count, job.max_instance_id, worker_id, dict(job.detail or {}), job.created_at)
 
 
 def heartbeat(sessions: sessionmaker[Session], job_id: int, worker_id: str) -> bool:

@@ -184,6 +184,7 @@ class ResultsSection(_Section):
 
 class ReportsSection(_Section):
     max_key_slices: int = Field(3, ge=0, le=50, description="key-slice SC images per positive study")
+    segmentation: bool = Field(True, description="write a DICOM SEG of the findings' regions with the SR")
 
 
 class DeliverySection(_Section):

@@ -30,12 +30,42 @@ from highdicom.sr import CodedConcept
 IMAGING_MEASUREMENT_REPORT = CodedConcept("126000", "DCM", "Imaging Measurement Report")
 """PS3.16 Annex D, CID 7021 Measurement Report Document Title: TID 1500 root (what OHIF looks for)."""
 
-CT_HEAD = CodedConcept("24725-4", "LN", "CT Head")
-"""Procedure reported, TID 1500 row 4 (CID 100 is extensible). LOINC 24725-4; PS3.16 CID 646 ("Head CT")
-and CID 7000 ("CT Head Report")."""
+PROCEDURE_REPORTED = CodedConcept("25045-6", "LN", "CT unspecified body region")
+"""Procedure reported, TID 1500 row 4: a member of PS3.16 CID 100 Quantitative Diagnostic Imaging Procedures.
+CID 100 is extensible, but PixelMed's validator (2022-06) reports a code outside it, e.g. (24725-4, LN)
+"CT Head", as an error; the head is given by every finding site instead."""
+
+ENGLISH = CodedConcept("en-US", "RFC5646", "English (United States)")
+"""Language of content (TID 1204, CID 5000): RFC 5646 tag, as highdicom writes it."""
 
 SUMMARY = CodedConcept("121111", "DCM", "Summary")
-"""PS3.16 Annex D: concept name of the free-text finding summary in the study-level group."""
+"""PS3.16 Annex D: concept name of the one-sentence summary in the qualitative evaluations."""
+
+QUALITATIVE_EVALUATIONS = CodedConcept("C0034375", "UMLS", "Qualitative Evaluations")
+"""TID 1500 row 12, the document-level container of the study verdict: PS3.16 (and PixelMed's compiled
+TID 1500 rules, which expect exactly this code)."""
+
+PROBABILITY = CodedConcept("122157", "DCM", "Probability")
+"""PS3.16 Annex D: concept name of the study-level probability lines (TEXT, TID 1500 row 14)."""
+
+COMMENT = CodedConcept("121106", "DCM", "Comment")
+"""PS3.16 Annex D: concept name of each reason of an indeterminate result (TEXT, TID 1500 row 14)."""
+
+ORIGINAL_SOURCE = CodedConcept("111040", "DCM", "Original Source")
+"""PS3.16 Annex D: concept name of the IMAGE under each region's SCOORD (TID 1410 row 6 allows any);
+the one Orthanc's Stone Web Viewer looks for."""
+
+AREA = CodedConcept("42798000", "SCT", "Area")
+"""SNOMED CT 42798000 "Area": PS3.16 CID 7469 Generic Intensity and Size Measurements (pydicom CID table)."""
+
+SQUARE_MM = CodedConcept("mm2", "UCUM", "square millimeter")
+"""UCUM mm2, as listed in PS3.16 CID 7181 Abstract Multi-dimensional Image Model Component Units."""
+
+MORPHOLOGICALLY_ABNORMAL_STRUCTURE = CodedConcept("49755003", "SCT", "Morphologically Abnormal Structure")
+"""PS3.16 CID 7150 Segmentation Property Categories: the category of every SEG segment (a bleed)."""
+
+ARTIFICIAL_INTELLIGENCE = CodedConcept("123110", "DCM", "Artificial Intelligence")
+"""PS3.16 CID 7162 Surface Processing Algorithm Families: the SEG's algorithm family."""
 
 # --- findings (SNOMED CT disorders) ----------------------------------------------------------------
 
@@ -64,6 +94,9 @@ release."""
 
 # --- finding sites (PS3.16 CID 4 / CID 7151 anatomic structures) ----------------------------------
 
+HEAD = CodedConcept("69536005", "SCT", "Head")
+"""PS3.16 CID 4 Anatomic Region: the SEG's Frame Anatomy (C.7.6.16.2.8)."""
+
 INTRACRANIAL = CodedConcept("1101003", "SCT", "Intracranial")
 """SNOMED CT 1101003 (cranial cavity): PS3.16 CID 4 Anatomic Region, CID 7151."""
 
@@ -86,6 +119,10 @@ PRESENT = CodedConcept("52101004", "SCT", "Present")
 
 ABSENT = CodedConcept("272519000", "SCT", "Absent")
 """PS3.16 CID 240 Present-Absent."""
+
+UNDETERMINED = CodedConcept("373068000", "SCT", "Undetermined")
+"""SNOMED CT 373068000 "Undetermined": PS3.16 CID 240 Present-Absent (and CID 230 Yes-No), per pydicom's
+CID table; the value of an indeterminate result's qualitative evaluation."""
 
 PROBABILITY_UNIT = CodedConcept("{probability}", "UCUM", "probability")
 """UCUM annotation (dimension one): the unit of every probability measurement."""

@@ -23,6 +23,7 @@ from inference.prediction import Prediction
 DEFAULT_MAX_KEY_SLICES = 3
 SR_SERIES_NUMBER = 9901
 SC_SERIES_NUMBER = 9902
+SEG_SERIES_NUMBER = 9903
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,13 @@ class ReportContext:
     created_at : datetime or None
         Content Date/Time of the produced objects; the job's time keeps re-built results identical.
     parameters : dict
-        Extra algorithm parameters to report (TID 4019 row 4), e.g. the backend.
+        Extra algorithm parameters to report (TID 4019 row 4), e.g. the backend; a key given here replaces
+        the same key of the defaults (each parameter is reported once).
+    segmentation : bool
+        Whether a DICOM SEG of the findings' regions is written (``[reports] segmentation``).
+    indeterminate_reasons : tuple of str
+        When not empty the result is indeterminate (e.g. the series is outside the model's domain): the SR
+        says so and lists these reasons, no finding is drawn, no SEG and no key-slice image is written.
     """
 
     uids: ResultUids
@@ -60,6 +67,8 @@ class ReportContext:
     institution_name: str | None = None
     created_at: datetime | None = None
     parameters: dict[str, str] = field(default_factory=dict)
+    segmentation: bool = True
+    indeterminate_reasons: tuple[str, ...] = ()
 
     @classmethod
     def for_job(

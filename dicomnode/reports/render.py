@@ -1,4 +1,4 @@
-"""Pixels of the Secondary Capture images: brain window, saliency overlay, burned-in text, summary plot.
+"""Pixels of the Secondary Capture images: brain window, region overlay and legend, burned-in text, summary plot.
 
 Everything here works on numpy arrays and returns 8-bit RGB ``[rows, cols, 3]`` (PS3.3 C.7.6.3:
 Photometric Interpretation RGB, Bits Allocated 8, Planar Configuration 0). No patient attribute is ever
@@ -18,9 +18,11 @@ BANNER = "AI RESULT - NOT FOR DIAGNOSTIC USE"
 BRAIN_WINDOW = (40.0, 80.0)
 """Centre and width in HU of the brain window (the model's first input channel)."""
 
-OVERLAY_ALPHA = 0.55
-OVERLAY_FLOOR = 0.4
-"""Saliency below this fraction of the slice's range (min to max) is not drawn."""
+REGION_ALPHA = 0.35
+"""Opacity of the region's fill; its outline and centre are drawn opaque."""
+REGION_COLOUR = (255, 48, 48)
+CENTRE_COLOUR = (0, 230, 255)
+LEGEND = ("AI attribution: model saliency within the intracranial space, 40-100 HU", "+ region centre")
 
 BANNER_COLOUR = (255, 215, 0)
 LABEL_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")
@@ -38,22 +40,59 @@ def window(hu: np.ndarray, centre: float = BRAIN_WINDOW[0], width: float = BRAIN
     return np.round(scaled * 255.0).astype(np.uint8)
 
 
-def _heat(values: np.ndarray) -> np.ndarray:
-    """A black-red-yellow ramp for values in [0, 1], float [rows, cols, 3] in [0, 1]."""
-    red = np.clip(values * 2.0, 0.0, 1.0)
-    green = np.clip(values * 2.0 - 1.0, 0.0, 1.0)
-    return np.stack([red, green, np.zeros_like(values)], axis=-1)
+def region_overlay(
+    grey: np.ndarray, mask: np.ndarray | None, outline: np.ndarray | None, centre: tuple[float, float] | None,
+) -> np.ndarray:
+    """The grey image as RGB with a region drawn on it: translucent fill, opaque outline, centre cross.
+
+    Parameters
+    ----------
+    grey
+        uint8 [rows, cols] the windowed slice.
+    mask
+        bool [rows, cols] the region (only these pixels are tinted), or None.
+    outline
+        float [n, 2] closed polyline in DICOM image coordinates (column, row; pixel centres at +0.5), or None.
+    centre
+        (column, row) in the same coordinates, or None.
+    """
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    if mask is not None:
+        tint = np.asarray(REGION_COLOUR, dtype=np.float32)
+        blended = (1.0 - REGION_ALPHA) * rgb[mask].astype(np.float32) + REGION_ALPHA * tint
+        rgb[mask] = np.round(blended).astype(np.uint8)
+    if outline is None and centre is None:
+        return rgb
+    image = Image.fromarray(rgb, mode="RGB")
+    draw = ImageDraw.Draw(image)
+    width = max(1, round(grey.shape[1] / 256))
+    if outline is not None:
+        draw.line([(float(x) - 0.5, float(y) - 0.5) for x, y in outline], fill=REGION_COLOUR, width=width)
+    if centre is not None:
+        x, y, arm = centre[0] - 0.5, centre[1] - 0.5, 3 * width + 2
+        draw.line([(x - arm, y), (x + arm, y)], fill=CENTRE_COLOUR, width=width)
+        draw.line([(x, y - arm), (x, y + arm)], fill=CENTRE_COLOUR, width=width)
+    return np.asarray(image, dtype=np.uint8)
 
 
-def overlay(grey: np.ndarray, saliency: np.ndarray | None) -> np.ndarray:
-    """The grey image as RGB with ``saliency`` (same shape, any range) blended in where it is high."""
-    rgb = np.repeat(grey[..., None].astype(np.float32) / 255.0, 3, axis=-1)
-    low, high = (float(np.min(saliency)), float(np.max(saliency))) if saliency is not None else (0.0, 0.0)
-    if saliency is not None and high - low > 1e-6:
-        norm = np.clip((saliency - low) / (high - low), 0.0, 1.0)
-        alpha = np.where(norm >= OVERLAY_FLOOR, OVERLAY_ALPHA * norm, 0.0)[..., None]
-        rgb = (1.0 - alpha) * rgb + alpha * _heat(norm)
-    return np.round(rgb * 255.0).astype(np.uint8)
+def legend(rgb: np.ndarray, lines: Sequence[str] = LEGEND) -> np.ndarray:
+    """Draw the overlay's legend (colour swatch per line) on a dark band across the bottom of ``rgb``."""
+    image = Image.fromarray(rgb, mode="RGB")
+    rows, cols = rgb.shape[:2]
+    size = max(6, int(cols / 40.0))
+    font = _font(size)
+    while size > 6 and max(font.getlength(line) for line in lines) > cols - 3 * size:
+        size -= 1
+        font = _font(size)
+    height = int(len(lines) * size * 1.3 + size * 0.4)
+    top = max(0, rows - height)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, top, cols, rows), fill=(0, 0, 0))
+    for number, (line, colour) in enumerate(zip(lines, (REGION_COLOUR, CENTRE_COLOUR))):
+        y = top + size * 0.2 + number * size * 1.3
+        draw.rectangle((size * 0.4, y + size * 0.2, size * 1.2, y + size), fill=colour)
+        draw.text((size * 1.6, y), line, fill=BANNER_COLOUR, font=font)
+    return np.asarray(image, dtype=np.uint8)
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:

@@ -3,10 +3,12 @@
 One new series in the source study holds:
 
 - for a positive study, the key slices (most probable for "any hemorrhage", up to
-  ``ReportContext.max_key_slices``) in the brain window with the saliency map blended in colour and a
-  burned-in banner "AI RESULT - NOT FOR DIAGNOSTIC USE" with the slice's and the study's probabilities;
+  ``ReportContext.max_key_slices``) in the brain window with the region the model attributes the finding
+  to (:mod:`~dicomnode.reports.regions`: inside the intracranial space only) tinted and outlined, a cross
+  at its centre, a legend along the bottom, and a burned-in banner "AI RESULT - NOT FOR DIAGNOSTIC USE"
+  with the slice's and the study's probabilities (a slice without a region shows its centre cross only);
 - for every study, one summary image plotting each label's probability along the slices with the
-  operating threshold.
+  operating threshold; for an indeterminate result it is the only image, and its banner gives the reason.
 
 Each image references its source images (Source Image Sequence, PS3.3 C.7.6.1), describes how it was
 made (Derivation Description) and flags the burned-in text (Burned In Annotation YES, PS3.3 C.7.6.1.1.6).
@@ -16,7 +18,7 @@ Patient and study attributes are copied from the source slice by ``SCImage.from_
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import highdicom as hd
 import numpy as np
@@ -25,15 +27,10 @@ from pydicom.sequence import Sequence as DicomSequence
 
 from dicomnode.reports import render
 from dicomnode.reports.codes import ABBREVIATIONS, DISPLAY_NAMES
-from dicomnode.reports.context import (
-    SC_SERIES_NUMBER,
-    ReportContext,
-    carry_deidentification,
-    key_slices,
-    quiet_person_name_warnings,
-)
-from dicomnode.reports.sr import series_description
-from inference.labels import ANY_INDEX, LABELS
+from dicomnode.reports.context import SC_SERIES_NUMBER, ReportContext, carry_deidentification, quiet_person_name_warnings
+from dicomnode.reports.findings import Findings, sc_key_slices
+from dicomnode.reports.identity import content_moments, series_description
+from inference.labels import LABELS
 from inference.prediction import Prediction
 
 logger = logging.getLogger(__name__)
@@ -70,14 +67,10 @@ def _finish(image: hd.sc.SCImage, sources: Sequence[Dataset], context: ReportCon
     image.BodyPartExamined = str(sources[0].get("BodyPartExamined") or "HEAD")
     image.SourceImageSequence = DicomSequence([_source_reference(ds) for ds in sources])
     image.DerivationDescription = derivation[:1024]
-    if context.created_at is not None:
-        moment = context.created_at
-        image.DateOfSecondaryCapture = moment.strftime("%Y%m%d")
-        image.TimeOfSecondaryCapture = moment.strftime("%H%M%S")
-        image.ContentDate = image.DateOfSecondaryCapture
-        image.ContentTime = image.TimeOfSecondaryCapture
-        image.SeriesDate = image.DateOfSecondaryCapture
-        image.SeriesTime = image.TimeOfSecondaryCapture
+    moments = content_moments(context)
+    if moments:
+        image.DateOfSecondaryCapture = image.ContentDate = image.SeriesDate = moments["content_date"].strftime("%Y%m%d")
+        image.TimeOfSecondaryCapture = image.ContentTime = image.SeriesTime = moments["content_time"].strftime("%H%M%S")
 
 
 def _common_kwargs(prediction: Prediction, context: ReportContext) -> dict[str, object]:
@@ -94,19 +87,22 @@ def _common_kwargs(prediction: Prediction, context: ReportContext) -> dict[str, 
 
 def key_slice_image(
     prediction: Prediction, datasets: Sequence[Dataset], index: int, instance_number: int, context: ReportContext,
+    findings: Findings, hu: np.ndarray,
 ) -> hd.sc.SCImage:
-    """The SC image of slice ``index``: brain window, saliency overlay, burned-in banner."""
+    """The SC image of slice ``index`` (``hu`` in HU): brain window, region overlay, legend, banner."""
     ds = datasets[index]
-    grey = render.window(render.hounsfield(ds))
-    saliency = None
-    if prediction.saliency is not None:
-        saliency = prediction.saliency_map(index, grey.shape[0], grey.shape[1])
+    grey = render.window(hu)
+    region = findings.regions.get(index)
     lines = [
         render.BANNER,
         f"slice {index + 1}/{len(datasets)}: " + render.probability_line(prediction.slice_probs[index], SHORT_NAMES),
         "study: " + render.probability_line(prediction.study_probs, SHORT_NAMES),
     ]
-    pixels = render.burn_in(render.overlay(grey, saliency), lines)
+    if region is None:
+        pixels = render.burn_in(np.repeat(grey[..., None], 3, axis=-1), lines)
+    else:
+        drawn = render.region_overlay(grey, region.mask, region.outline, region.centre)
+        pixels = render.burn_in(render.legend(drawn), lines)
     spacing = tuple(float(v) for v in ds.PixelSpacing) if "PixelSpacing" in ds else None
     with quiet_person_name_warnings():
         image = hd.sc.SCImage.from_ref_dataset(
@@ -116,8 +112,9 @@ def key_slice_image(
             pixel_spacing=spacing, transfer_syntax_uid="1.2.840.10008.1.2.1", **_common_kwargs(prediction, context),
         )
     _finish(image, [ds], context, (
-        f"Brain window {render.BRAIN_WINDOW[0]:g}/{render.BRAIN_WINDOW[1]:g} HU with the {prediction.model_name} "
-        "saliency map (class activation of 'any hemorrhage') blended in colour; AI result, not for diagnostic use"
+        f"Brain window {render.BRAIN_WINDOW[0]:g}/{render.BRAIN_WINDOW[1]:g} HU with the region the "
+        f"{prediction.model_name} model attributes the finding to (class activation of 'any hemorrhage' within "
+        "the intracranial space and 40-100 HU) outlined; AI result, not for diagnostic use"
     ))
     image.ImageComments = f"AI key slice for {DISPLAY_NAMES['any']}; not for diagnostic use"
     return image
@@ -133,6 +130,9 @@ def summary_image(
         f"{prediction.model_name} {prediction.model_version}: {verdict} at threshold {context.threshold:g}",
         "study: " + render.probability_line(prediction.study_probs, SHORT_NAMES),
     ]
+    if context.indeterminate_reasons:
+        lines[1] = f"{prediction.model_name} {prediction.model_version}: RESULT INDETERMINATE"
+        lines[2:] = [f"reason: {reason}" for reason in context.indeterminate_reasons]
     names = [f"{ABBREVIATIONS[label]} ({DISPLAY_NAMES[label].lower()})" for label in LABELS]
     pixels = render.summary_plot(
         prediction.slice_probs, context.threshold, names, "Probability per slice", lines
@@ -150,13 +150,17 @@ def summary_image(
     return image
 
 
-def build_sc(prediction: Prediction, datasets: Sequence[Dataset], context: ReportContext) -> list[hd.sc.SCImage]:
-    """Key-slice images (positive studies only) followed by the summary image."""
+def build_sc(
+    prediction: Prediction, datasets: Sequence[Dataset], context: ReportContext, findings: Findings,
+    hu_of: Callable[[int], np.ndarray],
+) -> list[hd.sc.SCImage]:
+    """Key-slice images (positive, determinate studies only) followed by the summary image.
+
+    ``hu_of(index)`` gives a slice in HU (prediction order); ``findings.regions`` holds the regions drawn.
+    """
     images: list[hd.sc.SCImage] = []
-    if prediction.positive(context.threshold):
-        slices = key_slices(prediction.slice_probs[:, ANY_INDEX], context.threshold, context.max_key_slices)
-        for number, index in enumerate(sorted(slices), start=1):
-            images.append(key_slice_image(prediction, datasets, index, number, context))
+    for number, index in enumerate(sorted(sc_key_slices(prediction, context)), start=1):
+        images.append(key_slice_image(prediction, datasets, index, number, context, findings, hu_of(index)))
     images.append(summary_image(prediction, datasets, len(images) + 1, context))
     logger.info(
         "SC series %s for series %s: %d key slice(s) and a summary",

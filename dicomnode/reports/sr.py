@@ -1,22 +1,40 @@
-"""The Structured Report: a Comprehensive 3D SR holding a TID 1500 Measurement Report.
+"""The Structured Report: a Comprehensive SR (88.33) holding a TID 1500 Measurement Report.
 
-Content tree (PS3.16 TID 1500 "Measurement Report", root concept (126000, DCM) "Imaging Measurement
-Report", which OHIF and other viewers look for)::
+Content tree (PS3.16 TID 1500 "Measurement Report", root (126000, DCM) "Imaging Measurement Report")::
 
     Imaging Measurement Report
-    ├── Language of content, observation context (TID 1001): the algorithm as device observer (TID 1004)
-    ├── Procedure reported: (24725-4, LN) "CT Head"
-    ├── Image library (TID 1600): one entry per source slice
-    └── Imaging measurements
-        ├── Measurement group (TID 1501), study level: finding "Intracranial hemorrhage",
-        │   algorithm identification (TID 4019: name, version + weights hash, operating threshold),
-        │   qualitative evaluation ICH present/absent (CID 240), the six probabilities (TID 300, unit
-        │   {probability}), a free-text summary
-        └── one measurement group per subtype called positive: tracking identifier and UID, finding,
-            finding site, its probability, references to the key slices where it is most probable
+    ├── Language of content (TID 1204), observation context (TID 1001): the algorithm as device (TID 1004)
+    ├── Procedure reported: (25045-6, LN) "CT unspecified body region" (CID 100)
+    ├── Image library (TID 1600): the referenced key slices only
+    ├── Imaging measurements
+    │   └── per positive finding, per key slice: two TID 1410 planar ROI groups, each with tracking
+    │       identifier and UID, finding, finding site, algorithm identification (TID 4019), the finding's
+    │       probability on that slice (NUM, unit {probability}) and an Image Region SCOORD with its IMAGE:
+    │       - a closed POLYLINE around the region (plus its area in mm2, NUM (42798000, SCT) "Area"),
+    │         when the slice has one (:mod:`~dicomnode.reports.regions`);
+    │       - a POINT at the region's centre (the saliency peak without a region)
+    └── Qualitative evaluations (TID 1500 row 12, document level)
+        ├── one CODE per label: "Intracranial hemorrhage" and the five subtypes = Present / Absent (CID 240),
+        │   or "Intracranial hemorrhage" = Undetermined (SCT 373068000, CID 240) for an indeterminate result
+        ├── TEXT (122157, DCM) "Probability": one line per label, study level, with the threshold
+        ├── TEXT (121106, DCM) "Comment": each reason of an indeterminate result
+        └── TEXT (121111, DCM) "Summary": one sentence for text viewers
+
+Why Comprehensive SR (88.33) with SCOORD and not Comprehensive 3D SR (88.34) with SCOORD3D: Orthanc's Stone
+Web Viewer draws TID 1500 overlays only for SOP Class 88.33 (it checks the class, then TID 1410 groups
+whose SCOORD (111030, DCM) "Image Region" has an IMAGE child (111040, DCM) "Original Source"); OHIF 3.x
+lists 88.33 among its SR classes and draws TID 1410 groups from their SCOORD (its TID 1410 path takes the
+first SCOORD of a group; SCOORD3D groups need a matching 3D frame of reference). One document both draw.
+The IMAGE child of each region is named (111040, DCM) "Original Source" (TID 1410 row 6 allows any
+concept name; highdicom's default (260753009, SCT) "Source" is not what Stone looks for).
+
+Every measurement group carries geometry: OHIF reads ``coords[0]`` of every group and fails on a group
+without any; the study-level verdict therefore lives in the document-level qualitative evaluations, which
+OHIF skips and text viewers (Stone's text rendering, dsrdump) show. Each drawn item has its own tracking
+UID because OHIF merges the groups that share one.
 
 The document is not verified (VerificationFlag UNVERIFIED): it is an algorithm's output, not a signed
-report. Patient and study attributes are copied from the source images by highdicom (the evidence).
+report. The regions are the model's attribution, not a segmentation by a radiologist.
 """
 
 from __future__ import annotations
@@ -25,139 +43,125 @@ import logging
 from collections.abc import Sequence
 
 import highdicom as hd
+import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
 from dicomnode.reports import codes as c
-from dicomnode.reports.context import (
-    SR_SERIES_NUMBER,
-    ReportContext,
-    carry_deidentification,
-    key_slices,
-    positive_labels,
-    quiet_person_name_warnings,
-)
+from dicomnode.reports.context import SR_SERIES_NUMBER, ReportContext, carry_deidentification, quiet_person_name_warnings
+from dicomnode.reports.findings import Findings, KeySlice, finding_labels
+from dicomnode.reports.identity import algorithm_identification, content_moments, observation_context, series_description
 from inference.labels import ANY_INDEX, LABELS
 from inference.prediction import Prediction
 
 logger = logging.getLogger(__name__)
 
-LONG_STRING = 64  # PS3.5 Table 6.2-1: LO holds at most 64 characters
+REL = hd.sr.RelationshipTypeValues
 
 
-def series_description(prediction: Prediction, kind: str) -> str:
-    """Series Description naming the algorithm, e.g. ``AI ICH SR ich-vgg-bilstm 1.0.0`` (LO, 64 chars)."""
-    return f"AI ICH {kind} {prediction.model_name} {prediction.model_version}".strip()[:LONG_STRING]
+def _text(name: hd.sr.CodedConcept, value: str) -> hd.sr.TextContentItem:
+    return hd.sr.TextContentItem(name=name, value=value, relationship_type=REL.CONTAINS)
 
 
-def algorithm_identification(prediction: Prediction, context: ReportContext) -> hd.sr.AlgorithmIdentification:
-    """TID 4019 Algorithm Identification: name, version (model version and weights hash), parameters."""
-    parameters = [f"operating threshold={context.threshold:g}", f"max key slices={context.max_key_slices}"]
-    if prediction.backend:
-        parameters.append(f"backend={prediction.backend}")
-    parameters += [f"{key}={value}" for key, value in sorted(context.parameters.items())]
-    return hd.sr.AlgorithmIdentification(
-        name=prediction.model_name or "unnamed model",
-        version=f"{prediction.model_version or 'unversioned'} (weights sha256 {context.model_hash})",
-        parameters=parameters,
-    )
+def _code(name: hd.sr.CodedConcept, value: hd.sr.CodedConcept) -> hd.sr.CodeContentItem:
+    return hd.sr.CodeContentItem(name=name, value=value, relationship_type=REL.CONTAINS)
 
 
-def observation_context(prediction: Prediction, context: ReportContext) -> hd.sr.ObservationContext:
-    """TID 1001 with the algorithm as the device observer (TID 1004)."""
-    device = hd.sr.DeviceObserverIdentifyingAttributes(
-        uid=context.uids.device,
-        name=prediction.model_name or "unnamed model",
-        manufacturer_name=context.manufacturer,
-        model_name=f"{prediction.model_name} {prediction.model_version}".strip()[:LONG_STRING],
-    )
-    return hd.sr.ObservationContext(
-        observer_device_context=hd.sr.ObserverContext(
-            observer_type=codes.DCM.Device, observer_identifying_attributes=device
+def qualitative_evaluations(prediction: Prediction, context: ReportContext) -> hd.sr.ContainerContentItem:
+    """TID 1500 row 12 "Qualitative Evaluations": the study-level verdict for text viewers."""
+    container = hd.sr.ContainerContentItem(name=c.QUALITATIVE_EVALUATIONS, relationship_type=REL.CONTAINS)
+    items: list[Dataset] = []
+    if context.indeterminate_reasons:
+        items.append(_code(c.INTRACRANIAL_HEMORRHAGE, c.UNDETERMINED))
+        items += [_text(c.COMMENT, f"Result indeterminate: {reason}") for reason in context.indeterminate_reasons]
+    else:
+        for index, label in enumerate(LABELS):
+            present = float(prediction.study_probs[index]) >= context.threshold
+            items.append(_code(c.FINDINGS[label], c.PRESENT if present else c.ABSENT))
+    items += [
+        _text(c.PROBABILITY, f"{c.DISPLAY_NAMES[label]}: {float(prediction.study_probs[index]):.3f} "
+                             f"(study level; operating threshold {context.threshold:g})")
+        for index, label in enumerate(LABELS)
+    ]
+    items.append(_text(c.SUMMARY, summary_text(prediction, context)))
+    container.ContentSequence = hd.sr.ContentSequence(items)
+    return container
+
+
+def summary_text(prediction: Prediction, context: ReportContext) -> str:
+    """One sentence: the verdict, the model, the probability and the disclaimer."""
+    model = f"{prediction.model_name} {prediction.model_version}".strip()
+    if context.indeterminate_reasons:
+        return (
+            f"Intracranial hemorrhage: result indeterminate ({'; '.join(context.indeterminate_reasons)}); {model} "
+            "was not applied to this series. AI result, not for diagnostic use; to be reviewed by a radiologist."
         )
-    )
-
-
-def _image_refs(datasets: Sequence[Dataset], indices: Sequence[int], cls: type) -> list:
-    return [cls(str(datasets[i].SOPClassUID), str(datasets[i].SOPInstanceUID)) for i in indices]
-
-
-def _summary_text(prediction: Prediction, context: ReportContext, positives: list[str]) -> str:
     verdict = "detected" if prediction.positive(context.threshold) else "not detected"
     text = (
-        f"Intracranial hemorrhage {verdict} by {prediction.model_name} {prediction.model_version} "
-        f"(probability {prediction.any_probability:.3f}, operating threshold {context.threshold:g})."
+        f"Intracranial hemorrhage {verdict} by {model} (probability {prediction.any_probability:.3f}, "
+        f"operating threshold {context.threshold:g})."
     )
-    if positives:
-        text += " Subtypes above threshold: " + ", ".join(c.DISPLAY_NAMES[label] for label in positives) + "."
+    subtypes = [label for label in finding_labels(prediction, context) if label != "any"]
+    if subtypes:
+        text += " Subtypes above threshold: " + ", ".join(c.DISPLAY_NAMES[label] for label in subtypes) + "."
     return text + " AI result, not for diagnostic use; to be reviewed by a radiologist."
 
 
-def study_group(
-    prediction: Prediction, datasets: Sequence[Dataset], context: ReportContext,
-    algorithm: hd.sr.AlgorithmIdentification,
-) -> hd.sr.MeasurementsAndQualitativeEvaluations:
-    """The study-level TID 1501 group: ICH present/absent, the six probabilities and a summary."""
-    present = prediction.positive(context.threshold)
-    measurements = [
-        hd.sr.Measurement(
-            name=c.probability_concept(label), value=float(prediction.study_probs[index]),
-            unit=c.PROBABILITY_UNIT,
-        )
-        for index, label in enumerate(LABELS)
-    ]
-    group = hd.sr.MeasurementsAndQualitativeEvaluations(
+def _region_group(
+    item: KeySlice, ds: Dataset, context: ReportContext, algorithm: hd.sr.AlgorithmIdentification,
+    graphic: str, points: np.ndarray,
+) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations:
+    """One TID 1410 group: the finding drawn as ``graphic`` (POLYLINE or POINT) on slice ``ds``."""
+    source = hd.sr.SourceImageForRegion(str(ds.SOPClassUID), str(ds.SOPInstanceUID))
+    region = hd.sr.ImageRegion(graphic_type=graphic, graphic_data=points.astype(np.float32), source_image=source)
+    region.ContentSequence[0].ConceptNameCodeSequence = [c.ORIGINAL_SOURCE]  # what Stone looks for (see above)
+    measurements = [hd.sr.Measurement(name=c.probability_concept(item.label), value=item.probability,
+                                      unit=c.PROBABILITY_UNIT)]
+    outline = graphic == hd.sr.GraphicTypeValues.POLYLINE.value
+    if outline and item.region.area_mm2 is not None:
+        measurements.append(hd.sr.Measurement(name=c.AREA, value=round(item.region.area_mm2, 2), unit=c.SQUARE_MM))
+    part = "outline" if outline else "centre"
+    return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=context.uids.tracking("study"), identifier="Intracranial hemorrhage, study level"
+            uid=context.uids.tracking(item.label, str(ds.SOPInstanceUID), part),
+            identifier=f"{c.ABBREVIATIONS[item.label]} {part}, key slice {item.rank} "
+                       f"(instance {ds.get('InstanceNumber', '?')})",
         ),
-        finding_type=c.INTRACRANIAL_HEMORRHAGE,
+        referenced_region=region,
+        finding_type=c.FINDINGS[item.label],
         algorithm_id=algorithm,
-        finding_sites=[hd.sr.FindingSite(c.INTRACRANIAL)],
+        finding_sites=[hd.sr.FindingSite(c.FINDING_SITES[item.label])],
         measurements=measurements,
-        qualitative_evaluations=[
-            hd.sr.QualitativeEvaluation(c.INTRACRANIAL_HEMORRHAGE, c.PRESENT if present else c.ABSENT)
-        ],
-        source_images=_image_refs(
-            datasets,
-            key_slices(prediction.slice_probs[:, ANY_INDEX], context.threshold, context.max_key_slices),
-            hd.sr.SourceImageForMeasurementGroup,
-        ),
-    )
-    summary = hd.sr.TextContentItem(
-        name=c.SUMMARY, value=_summary_text(prediction, context, positive_labels(prediction, context.threshold)),
-        relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
-    )
-    group[0].ContentSequence.append(summary)
-    return group
-
-
-def finding_group(
-    prediction: Prediction, datasets: Sequence[Dataset], context: ReportContext,
-    algorithm: hd.sr.AlgorithmIdentification, label: str,
-) -> hd.sr.MeasurementsAndQualitativeEvaluations:
-    """A TID 1501 group for one positive subtype, referencing its key slices."""
-    index = LABELS.index(label)
-    slices = key_slices(prediction.slice_probs[:, index], context.threshold, context.max_key_slices)
-    probability = hd.sr.Measurement(
-        name=c.probability_concept(label), value=float(prediction.study_probs[index]), unit=c.PROBABILITY_UNIT,
-        finding_sites=[hd.sr.FindingSite(c.FINDING_SITES[label])],
-        referenced_images=_image_refs(datasets, slices, hd.sr.SourceImageForMeasurement),
-    )
-    return hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=context.uids.tracking(label), identifier=c.DISPLAY_NAMES[label]
-        ),
-        finding_type=c.FINDINGS[label],
-        algorithm_id=algorithm,
-        finding_sites=[hd.sr.FindingSite(c.FINDING_SITES[label])],
-        measurements=[probability],
-        qualitative_evaluations=[hd.sr.QualitativeEvaluation(c.FINDINGS[label], c.PRESENT)],
-        source_images=_image_refs(datasets, slices, hd.sr.SourceImageForMeasurementGroup),
     )
 
 
-def build_sr(prediction: Prediction, datasets: Sequence[Dataset], context: ReportContext) -> hd.sr.Comprehensive3DSR:
-    """The Comprehensive 3D SR (PS3.3 A.35.13) of one prediction.
+def finding_groups(
+    findings: Findings, datasets: Sequence[Dataset], context: ReportContext, algorithm: hd.sr.AlgorithmIdentification,
+) -> list[hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations]:
+    """The TID 1410 groups of every positive finding on its key slices (outline first, then centre)."""
+    groups = []
+    for label in findings.labels:
+        for item in findings.key[label]:
+            ds = datasets[item.index]
+            if item.region.outline is not None:
+                groups.append(_region_group(item, ds, context, algorithm, "POLYLINE", item.region.outline))
+            groups.append(_region_group(item, ds, context, algorithm, "POINT", np.asarray([item.region.centre])))
+    return groups
+
+
+def referenced_indices(prediction: Prediction, findings: Findings, context: ReportContext) -> list[int]:
+    """The slices in the image library and evidence: the drawn key slices, else the most probable one.
+
+    OHIF expects an image library with at least one image, so a negative or indeterminate result lists
+    the slice the model rated most probable for "any hemorrhage".
+    """
+    return findings.referenced_indices() or [int(np.argmax(prediction.slice_probs[:, ANY_INDEX]))]
+
+
+def build_sr(
+    prediction: Prediction, datasets: Sequence[Dataset], context: ReportContext, findings: Findings,
+) -> hd.sr.ComprehensiveSR:
+    """The Comprehensive SR (PS3.3 A.35.3) of one prediction.
 
     Parameters
     ----------
@@ -166,51 +170,34 @@ def build_sr(prediction: Prediction, datasets: Sequence[Dataset], context: Repor
     datasets
         The source slices in the prediction's order (see :func:`~dicomnode.reports.context.order_datasets`).
     context
-        UIDs, threshold and identity of the producing node.
+        UIDs, threshold, identity of the producing node, indeterminate reasons.
+    findings
+        The findings and their regions (:func:`dicomnode.reports.findings.locate`).
     """
     algorithm = algorithm_identification(prediction, context)
-    groups = [study_group(prediction, datasets, context, algorithm)]
-    groups += [
-        finding_group(prediction, datasets, context, algorithm, label)
-        for label in positive_labels(prediction, context.threshold)
-    ]
-    report = hd.sr.MeasurementReport(
-        observation_context=observation_context(prediction, context),
-        procedure_reported=c.CT_HEAD,
-        imaging_measurements=groups,
-        title=c.IMAGING_MEASUREMENT_REPORT,
-        referenced_images=list(datasets),
-    )
+    referenced = [datasets[i] for i in referenced_indices(prediction, findings, context)]
+    root = hd.sr.ContainerContentItem(name=c.IMAGING_MEASUREMENT_REPORT, template_id="1500")
+    content: list[Dataset] = [*hd.sr.LanguageOfContentItemAndDescendants(c.ENGLISH)]
+    content += observation_context(prediction, context)
+    content.append(hd.sr.CodeContentItem(name=codes.DCM.ProcedureReported, value=c.PROCEDURE_REPORTED,
+                                         relationship_type=REL.HAS_CONCEPT_MOD))
+    content += hd.sr.ImageLibrary(referenced)
+    measurements = hd.sr.ContainerContentItem(name=codes.DCM.ImagingMeasurements, relationship_type=REL.CONTAINS)
+    groups = finding_groups(findings, datasets, context, algorithm)
+    if groups:
+        measurements.ContentSequence = hd.sr.ContentSequence([item for group in groups for item in group])
+    content += [measurements, qualitative_evaluations(prediction, context)]
+    root.ContentSequence = hd.sr.ContentSequence(content)
+    moments = content_moments(context)
     with quiet_person_name_warnings():
-        sr = _document(prediction, datasets, context, report)
+        sr = hd.sr.ComprehensiveSR(
+            evidence=referenced, content=root, series_instance_uid=context.uids.sr_series,
+            series_number=SR_SERIES_NUMBER, sop_instance_uid=context.uids.sr_instance, instance_number=1,
+            manufacturer=context.manufacturer, is_complete=True, is_final=False, is_verified=False,
+            institution_name=context.institution_name, series_description=series_description(prediction, "SR"),
+            software_versions=context.software_version, manufacturer_model_name="dicomnode", **moments,
+        )
     carry_deidentification(datasets[0], sr)
-    logger.info(
-        "SR %s for series %s: %d finding group(s)", sr.SOPInstanceUID, context.uids.source_series_uid, len(groups) - 1
-    )
+    logger.info("SR %s for series %s: %d region group(s)%s", sr.SOPInstanceUID, context.uids.source_series_uid,
+                len(groups), ", indeterminate" if context.indeterminate_reasons else "")
     return sr
-
-
-def _document(
-    prediction: Prediction, datasets: Sequence[Dataset], context: ReportContext, report: hd.sr.MeasurementReport,
-) -> hd.sr.Comprehensive3DSR:
-    moment = context.created_at
-    return hd.sr.Comprehensive3DSR(
-        evidence=list(datasets),
-        content=report,
-        series_instance_uid=context.uids.sr_series,
-        series_number=SR_SERIES_NUMBER,
-        sop_instance_uid=context.uids.sr_instance,
-        instance_number=1,
-        manufacturer=context.manufacturer,
-        is_complete=True,
-        is_final=False,
-        is_verified=False,
-        institution_name=context.institution_name,
-        series_description=series_description(prediction, "SR"),
-        software_versions=context.software_version,
-        manufacturer_model_name="dicomnode",
-        content_date=moment.date() if moment else None,
-        content_time=moment.time().replace(tzinfo=None) if moment else None,
-        series_date=moment.date() if moment else None,
-        series_time=moment.time().replace(tzinfo=None) if moment else None,
-    )

@@ -4,7 +4,7 @@ A result re-built after a retry, a crash or an operator's ``resend`` must carry 
 Instance UIDs, so the PACS sees the same instances again instead of duplicates (PS3.4 C-STORE: a second
 store of a known SOP Instance UID replaces or is ignored, never adds). Each UID is therefore a function
 of what the result is *of*: the source series, the job version that analysed it and the model's hash,
-plus the role of the object (SR, SC series, key slice n, summary image).
+plus the role of the object (SR, SEG, SC series, key slice n, summary image).
 
 UIDs use the ``2.25`` root followed by the decimal value of a name-based UUID (version 5, RFC 4122 4.3)
 of those inputs: PS3.5 B.2 (UUID-derived UIDs, ISO/IEC 9834-8), at most 44 characters.
@@ -68,10 +68,27 @@ class ResultUids:
         return self._uid("sc", "summary")
 
     @property
+    def seg_series(self) -> str:
+        return self._uid("seg", "series")
+
+    @property
+    def seg_instance(self) -> str:
+        return self._uid("seg", "instance")
+
+    @property
+    def seg_dimensions(self) -> str:
+        """Dimension Organization UID of the SEG (highdicom would draw a random one)."""
+        return self._uid("seg", "dimensions")
+
+    @property
     def device(self) -> str:
         """Device Observer UID (TID 1004) of the algorithm: one per model, whatever the job."""
         return derived_uid("device", self.model_hash)
 
-    def tracking(self, label: str) -> str:
-        """Tracking Unique Identifier (TID 1501 row 3) of the finding ``label``."""
-        return self._uid("sr", "tracking", label)
+    def tracking(self, label: str, *where: str) -> str:
+        """Tracking Unique Identifier (TID 1410 row 3, TID 4019 / SEG Tracking UID) of finding ``label``.
+
+        ``where`` names one drawn item of the finding (e.g. the slice's SOP Instance UID and "outline"):
+        viewers merge the groups that share a tracking UID, so every drawn region has its own.
+        """
+        return self._uid("sr", "tracking", label, *where)

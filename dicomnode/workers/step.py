@@ -6,7 +6,7 @@ What it does, each stage timed into ``jobs.timings``::
       -> source datasets (read from storage)                         load_ms
       -> inference.Volume (HU, geometry, tilt)                       volume_ms
       -> engine.predict(volume) -> Prediction                        inference_ms
-      -> reports: SR (TID 1500) + SC images (dicomnode.reports)      reports_ms
+      -> reports: SR (TID 1500) + SEG + SC images (dicomnode.reports) reports_ms
       -> results folder + outbox rows (dicomnode.delivery.enqueue)   enqueue_ms
       -> AnalysisOutcome(result, timings_ms)
 
@@ -100,8 +100,9 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
     report = ReportContext.for_job(
         job.series_uid, job.version, engine.info.model_hash, threshold,
         max_key_slices=context.config.reports.max_key_slices, parameters={"backend": engine.description},
+        created_at=job.created_at, segmentation=context.config.reports.segmentation,
     )
-    results = build_results(prediction, datasets, report)
+    results = build_results(prediction, datasets, report, hu=volume.hu)
     timings["reports_ms"] = _ms(start)
 
     start = time.perf_counter()

@@ -26,7 +26,7 @@ from tests.node_process import NodeProcess
 
 pytestmark = pytest.mark.integration
 
-SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR Storage
+SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR Storage
 SC_STORAGE = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture Image Storage
 
 

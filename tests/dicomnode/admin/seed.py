@@ -19,7 +19,7 @@ T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 STUDY_1, STUDY_2 = "1.2.826.0.1.3680043.9.7.1", "1.2.826.0.1.3680043.9.7.2"
 SERIES_1, SERIES_2 = "1.2.826.0.1.3680043.9.7.1.1", "1.2.826.0.1.3680043.9.7.2.1"
 CT = "1.2.840.10008.5.1.4.1.1.2"
-SR_CLASS = "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
+SR_CLASS = "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR
 SR_UID = "1.2.826.0.1.3680043.9.7.1.9.1"
 AUDIT_ROWS = 24  # rows written by seed() besides those the API writes itself
 

@@ -13,7 +13,7 @@ from pynetdicom import AE, evt
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_sessionmaker
-from dicomnode.reports import build_results
+from dicomnode.reports import PRODUCED_SOP_CLASSES, build_results
 from tests.conftest import migrated_engine
 from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
 from tests.node_process import free_port
@@ -21,7 +21,7 @@ from tests.node_process import free_port
 
 @pytest.fixture(scope="package")
 def results(tmp_path_factory: pytest.TempPathFactory) -> list[Dataset]:
-    """SR + 3 key-slice SC + summary SC of a positive phantom."""
+    """SR + SEG (when a region is found) + 3 key-slice SC + summary SC of a positive phantom."""
     series = phantom_series(Path(tmp_path_factory.mktemp("phantom")), n_slices=8, size=96)
     return build_results(prediction_for(series, POSITIVE), series, context_for(series))
 
@@ -56,7 +56,7 @@ def store_scp() -> Iterator[StoreSCP]:
         scp.associations += 1
 
     ae = AE(ae_title="TESTPACS")
-    for sop_class in ("1.2.840.10008.5.1.4.1.1.88.34", "1.2.840.10008.5.1.4.1.1.7"):
+    for sop_class in PRODUCED_SOP_CLASSES:
         ae.add_supported_context(sop_class, ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])
     server = ae.start_server(
         ("127.0.0.1", scp.port), block=False,

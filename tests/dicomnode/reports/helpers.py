@@ -71,3 +71,29 @@ def dciodvfy(path: Path) -> tuple[list[str], list[str]]:
     result = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=120)
     lines = (result.stdout + result.stderr).splitlines()
     return [l for l in lines if l.startswith("Error")], [l for l in lines if l.startswith("Warning")]
+
+
+def lesion_case(out: Path, subtype: str = "SDH", seed: int = 3, n_slices: int = 10, size: int = 128,
+                study: Sequence[float] = (0.91, 0.05, 0.12, 0.08, 0.22, 0.87)) -> tuple[list[Dataset], Prediction, np.ndarray]:
+    """A phantom with a bleed, a prediction whose saliency sits on the drawn bleed, and the bleed's mask.
+
+    The saliency of each slice is the ground-truth lesion mask averaged onto the model's 8 x 8 grid
+    (what a model that found the bleed would attribute); slice probabilities follow the lesion's area.
+
+    Returns
+    -------
+    (datasets in file order, prediction in volume order, bool lesion mask [slices, rows, cols] in volume order)
+    """
+    generated = generate_study(seed=seed, subtype=subtype, n_slices=n_slices, size=size)
+    files = write_dicom(generated, out)
+    datasets = [pydicom.dcmread(path) for path in files]
+    uids = Volume.from_datasets(datasets).sop_instance_uids
+    by_uid = {str(ds.SOPInstanceUID): i for i, ds in enumerate(datasets)}
+    lesion = np.stack([generated.lesion_mask[by_uid[uid]] > 0 for uid in uids])
+    grid = lesion.reshape(len(uids), 8, size // 8, 8, size // 8).mean(axis=(2, 4)).astype(np.float32)
+    area = lesion.reshape(len(uids), -1).mean(axis=1)
+    profile = (area / max(float(area.max()), 1e-6))[:, None]
+    slice_probs = (0.02 + profile * (np.asarray(study, dtype=np.float32)[None, :] - 0.02)).astype(np.float32)
+    prediction = Prediction(slice_probs, np.asarray(study, dtype=np.float32), grid, uids, {"total": 1.0},
+                            "ich-test-net", "1.2.3", "torch:cpu")
+    return datasets, prediction, lesion

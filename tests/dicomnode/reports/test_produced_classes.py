@@ -7,15 +7,15 @@ from pathlib import Path
 import pydicom
 
 from dicomnode.reports import PRODUCED_SOP_CLASSES, build_results
-from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
+from tests.dicomnode.reports.helpers import context_for, lesion_case
 
 
 def test_produced_objects_use_the_listed_sop_classes_and_the_source_character_set(tmp_path: Path) -> None:
-    series = phantom_series(tmp_path, subtype="EDH", n_slices=6, size=64)
+    series, prediction, _ = lesion_case(tmp_path, subtype="EDH", n_slices=6, size=64)
     for ds in series:
         ds.SpecificCharacterSet = "ISO_IR 192"
         ds.PatientName = "Yamada^Tarō=山田^太郎"
-    results = build_results(prediction_for(series, POSITIVE), series, context_for(series))
+    results = build_results(prediction, series, context_for(series))
 
     assert {str(ds.SOPClassUID) for ds in results} == set(PRODUCED_SOP_CLASSES)
     for index, ds in enumerate(results):

@@ -1,27 +1,40 @@
-"""Secondary Capture images (issue 6 part 2) and their pixels."""
+"""Secondary Capture images: key slices with the region drawn inside the head, the summary plot, the banner."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
+import pytest
 from pydicom.dataset import Dataset
 
-from dicomnode.reports import render
-from dicomnode.reports.context import key_slices, order_datasets
-from dicomnode.reports.sc import build_sc, patient_orientation
+from dicomnode.reports import build_results, render
+from dicomnode.reports.context import key_slices
+from dicomnode.reports.sc import patient_orientation
+from inference.intracranial import intracranial_slice_mask
 from inference.labels import ANY_INDEX
-from tests.dicomnode.reports.helpers import NEGATIVE, POSITIVE, context_for, prediction_for
+from tests.dicomnode.reports.helpers import NEGATIVE, context_for, lesion_case, prediction_for
 
 SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
 
 
-def test_positive_study_gets_key_slices_and_a_summary(series: list[Dataset]) -> None:
-    prediction = prediction_for(series, POSITIVE)
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Dataset], object, np.ndarray]:
+    """An intraparenchymal phantom (10 slices, 128 x 128) with saliency on the drawn bleed."""
+    return lesion_case(Path(tmp_path_factory.mktemp("iph")), subtype="IPH")
+
+
+def sc_images(results: list[Dataset]) -> list[Dataset]:
+    return [ds for ds in results if ds.SOPClassUID == SC_IMAGE_STORAGE]
+
+
+def test_positive_study_gets_key_slices_and_a_summary(case) -> None:  # noqa: ANN001
+    series, prediction, _ = case
     context = context_for(series, max_key_slices=2)
-    ordered = order_datasets(prediction, series)
-    images = build_sc(prediction, ordered, context)
+    images = sc_images(build_results(prediction, series, context))
     assert len(images) == 3  # two key slices + summary
     keys, summary = images[:2], images[2]
-    assert all(ds.SOPClassUID == SC_IMAGE_STORAGE for ds in images)
     assert {ds.SeriesInstanceUID for ds in images} == {context.uids.sc_series}
     assert all(ds.StudyInstanceUID == series[0].StudyInstanceUID for ds in images)
     assert [ds.InstanceNumber for ds in images] == [1, 2, 3]
@@ -34,34 +47,70 @@ def test_positive_study_gets_key_slices_and_a_summary(series: list[Dataset]) -> 
     ]
     assert (keys[0].Rows, keys[0].Columns) == (series[0].Rows, series[0].Columns)
     assert len(summary.SourceImageSequence) == len(series) and summary.SOPInstanceUID == context.uids.summary
-    # the banner is drawn: bright yellow text on black in the top rows, overlay colour in the image
-    top = keys[0].pixel_array[:16]
+    top = keys[0].pixel_array[:16]  # the banner: bright yellow text on black
     assert (top[..., 0] > 120).any() and (top[..., 2] < 60).all()
-    body = keys[0].pixel_array[30:].astype(int)
-    assert (np.abs(body[..., 0] - body[..., 2]) > 40).any()  # colour, not grey
 
 
-def test_negative_study_gets_the_summary_only(series: list[Dataset]) -> None:
-    prediction = prediction_for(series, NEGATIVE)
-    (summary,) = build_sc(prediction, order_datasets(prediction, series), context_for(series))
+def test_overlay_is_drawn_only_inside_the_head_at_the_finding(case) -> None:  # noqa: ANN001
+    series, prediction, lesion = case
+    context = context_for(series, max_key_slices=1)
+    (key, _) = sc_images(build_results(prediction, series, context))
+    index = prediction.sop_instance_uids.index(key.SourceImageSequence[0].ReferencedSOPInstanceUID)
+    source = next(ds for ds in series if ds.SOPInstanceUID == prediction.sop_instance_uids[index])
+    hu = render.hounsfield(source)
+    pixels = key.pixel_array.astype(int)
+    grey = render.window(hu).astype(int)
+    coloured = (np.abs(pixels - grey[..., None]).max(axis=-1) > 8)
+    rows = pixels.shape[0]
+    body = np.zeros_like(coloured)
+    body[rows // 4: rows * 4 // 5] = True  # below the banner, above the legend
+    drawn = coloured & body
+    assert drawn.any()
+    inside = intracranial_slice_mask(hu, [float(v) for v in source.PixelSpacing])
+    grown = np.zeros_like(inside)
+    rr, cc = np.nonzero(inside)
+    grown[np.clip(rr[:, None] + np.arange(-2, 3), 0, rows - 1), np.clip(cc[:, None] + np.arange(-2, 3), 0, rows - 1)] = True
+    assert not (drawn & ~grown).any()  # nothing over skull or scalp (outline width allowed)
+    near_lesion = np.zeros_like(inside)
+    lr, lc = np.nonzero(lesion[index])
+    near_lesion[np.clip(lr[:, None] + np.arange(-3, 4), 0, rows - 1), np.clip(lc[:, None] + np.arange(-3, 4), 0, rows - 1)] = True
+    assert (drawn & near_lesion).sum() / drawn.sum() > 0.9  # at the finding
+    legend = pixels[-rows // 8:]
+    assert (np.abs(legend - np.asarray(render.REGION_COLOUR)).sum(axis=-1) < 10).any()  # the legend's swatch
+
+
+def test_negative_study_gets_the_summary_only(case) -> None:  # noqa: ANN001
+    series, _, _ = case
+    (summary,) = sc_images(build_results(prediction_for(series, NEGATIVE), series, context_for(series)))
     assert summary.ImageComments.startswith("AI summary")
     assert summary.Rows == 768 and summary.Columns == 1024
 
 
-def test_no_saliency_still_gives_a_grey_key_slice(series: list[Dataset]) -> None:
-    prediction = prediction_for(series, POSITIVE, saliency=False)
-    image = build_sc(prediction, order_datasets(prediction, series), context_for(series, max_key_slices=1))[0]
+def test_indeterminate_summary_banner_gives_the_reason(case) -> None:  # noqa: ANN001
+    series, prediction, _ = case
+    context = replace(context_for(series), indeterminate_reasons=("no closed skull ring",))
+    determinate = sc_images(build_results(prediction, series, context_for(series)))[-1]
+    (summary,) = sc_images(build_results(prediction, series, context))
+    banner, before = summary.pixel_array[:110].astype(int), determinate.pixel_array[:110].astype(int)
+    assert (banner != before).any()  # the banner's text changed
+    assert summary.SOPInstanceUID == determinate.SOPInstanceUID
+
+
+def test_no_saliency_still_gives_a_grey_key_slice(case) -> None:  # noqa: ANN001
+    series, _, _ = case
+    prediction = prediction_for(series, (0.91, 0.05, 0.12, 0.08, 0.22, 0.87), saliency=False)
+    image = sc_images(build_results(prediction, series, context_for(series, max_key_slices=1)))[0]
     body = image.pixel_array[40:].astype(int)
     assert (body[..., 0] == body[..., 2]).all()
 
 
-def test_window_overlay_and_orientation() -> None:
+def test_window_region_overlay_and_orientation() -> None:
     grey = render.window(np.array([[-100.0, 0.0, 40.0, 80.0, 1000.0]]))
     assert grey.tolist() == [[0, 0, 128, 255, 255]]
-    saliency = np.zeros((1, 5), dtype=np.float32)
-    saliency[0, 4] = 1.0
-    rgb = render.overlay(grey, saliency)
-    assert rgb[0, 0].tolist() == [0, 0, 0] and rgb[0, 4, 0] == 255 and rgb[0, 4, 2] < 255
+    mask = np.zeros((8, 8), dtype=bool)
+    mask[2:5, 2:5] = True
+    rgb = render.region_overlay(np.full((8, 8), 100, dtype=np.uint8), mask, None, None)
+    assert (rgb[~mask] == 100).all() and (rgb[mask][:, 0] > rgb[mask][:, 2]).all()
     ds = Dataset()
     ds.ImageOrientationPatient = [1, 0, 0, 0, 0.95, -0.3]
     assert patient_orientation(ds) == ("L", "P")

@@ -1,0 +1,172 @@
+"""Which findings the results show, on which slices, and where: shared by the SR, the SEG and the SC images.
+
+For each hemorrhage subtype called positive (study probability at or above the operating threshold):
+
+- its *key slices* are the slices where its slice probability is highest (at most
+  ``ReportContext.max_key_slices``, see :func:`~dicomnode.reports.context.key_slices`): the SR draws the
+  finding there (TID 1410 planar regions) and the image library lists them;
+(When only "any hemorrhage" reaches the threshold and no subtype does, the finding drawn is "any".)
+
+- its *segmented slices* are every slice whose probability reaches the threshold (at least the key slices):
+  the SEG holds the finding's region on each of them that has one.
+
+The region on a slice comes from :func:`dicomnode.reports.regions.slice_region` (the model's saliency clipped
+to the intracranial space of :func:`inference.intracranial.intracranial_slice_mask` and intersected with blood
+density); a slice without Pixel Spacing or without intracranial space (open skull ring) has none. The saliency map is the model's attribution
+for "any hemorrhage", so a slice has one region whatever the subtype; each positive subtype reports it on its
+own key slices. A result marked indeterminate (:attr:`ReportContext.indeterminate_reasons`) shows no finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from dicomnode.reports.context import ReportContext, key_slices, positive_labels
+from dicomnode.reports.regions import SliceRegion, slice_region
+from inference.labels import ANY_INDEX, LABELS
+from inference.prediction import Prediction
+
+HuOf = Callable[[int], np.ndarray]
+"""The slice ``index`` (prediction order) in HU, float [rows, cols]."""
+
+IntracranialOf = Callable[[np.ndarray, Sequence[float]], np.ndarray]
+"""(HU slice, pixel spacing in mm) -> bool [rows, cols] intracranial space
+(:func:`inference.intracranial.intracranial_slice_mask`)."""
+
+
+@dataclass(frozen=True)
+class KeySlice:
+    """A positive finding on one of its key slices.
+
+    Attributes
+    ----------
+    label : str
+        The subtype (a name of :data:`inference.labels.LABELS`, never "any").
+    index : int
+        The slice, in prediction order (``prediction.sop_instance_uids[index]``).
+    rank : int
+        1 for the finding's most probable slice, 2 for the next, ...
+    probability : float
+        The subtype's probability on this slice.
+    region : SliceRegion
+        Where the model attributes the finding on this slice.
+    """
+
+    label: str
+    index: int
+    rank: int
+    probability: float
+    region: SliceRegion
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Everything the writers draw: per positive subtype, its key slices and its segmented slices.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Positive subtypes in :data:`~inference.labels.LABELS` order (empty for a negative or an
+        indeterminate result).
+    key : dict
+        label -> its :class:`KeySlice` items that have a region or a centre, most probable first.
+    segmented : dict
+        label -> slice index -> region mask (bool [rows, cols]); only slices with a region.
+    regions : dict
+        slice index -> :class:`SliceRegion` or None, for every slice looked at (cached for the SC images).
+    """
+
+    labels: tuple[str, ...]
+    key: dict[str, list[KeySlice]]
+    segmented: dict[str, dict[int, np.ndarray]]
+    regions: dict[int, SliceRegion | None]
+
+    def referenced_indices(self) -> list[int]:
+        """Slices the SR references (image library and evidence), sorted."""
+        return sorted({item.index for items in self.key.values() for item in items})
+
+
+def pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
+    """(row, column) spacing in mm from Pixel Spacing (0028,0030), or None when absent or not positive."""
+    values = ds.get("PixelSpacing")
+    if not values or len(values) != 2:
+        return None
+    spacing = (float(values[0]), float(values[1]))
+    return spacing if spacing[0] > 0 and spacing[1] > 0 else None
+
+
+def locate(
+    prediction: Prediction, datasets: Sequence[Dataset], context: ReportContext, hu_of: HuOf,
+    intracranial_of: IntracranialOf,
+) -> Findings:
+    """The findings of ``prediction`` with their regions (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    prediction
+        The model's output (slice order = ``datasets`` order).
+    datasets
+        The source slices in prediction order.
+    context
+        Threshold, key-slice count, indeterminate reasons.
+    hu_of
+        Gives slice ``index`` in HU (the volume's array when the step has it, else decoded here).
+    intracranial_of
+        The intracranial mask of one slice.
+    """
+    if context.indeterminate_reasons or prediction.saliency is None:
+        return Findings((), {}, {}, {})
+    regions: dict[int, SliceRegion | None] = {}
+
+    def region_at(index: int) -> SliceRegion | None:
+        if index not in regions:
+            spacing = pixel_spacing(datasets[index])
+            if spacing is None:  # a CT image has Pixel Spacing (Type 1); without it nothing can be measured
+                regions[index] = None
+            else:
+                hu = hu_of(index)
+                saliency = prediction.saliency_map(index, hu.shape[0], hu.shape[1])
+                regions[index] = slice_region(hu, saliency, intracranial_of(hu, spacing), spacing)
+        return regions[index]
+
+    labels = finding_labels(prediction, context)
+    key: dict[str, list[KeySlice]] = {}
+    segmented: dict[str, dict[int, np.ndarray]] = {}
+    for label in labels:
+        column = prediction.slice_probs[:, LABELS.index(label)]
+        chosen = key_slices(column, context.threshold, context.max_key_slices)
+        key[label] = [
+            KeySlice(label, index, rank, round(float(column[index]), 4), region)
+            for rank, index in enumerate(chosen, start=1)
+            if (region := region_at(index)) is not None
+        ]
+        if context.segmentation and "FrameOfReferenceUID" in datasets[0]:  # else no SEG (see reports.seg)
+            above = [int(i) for i in np.flatnonzero(column >= context.threshold)]
+            segmented[label] = {
+                index: region.mask for index in sorted(set(above) | set(chosen))
+                if (region := region_at(index)) is not None and region.mask is not None
+            }
+    for index in sc_key_slices(prediction, context):
+        region_at(index)
+    return Findings(labels, key, segmented, regions)
+
+
+def finding_labels(prediction: Prediction, context: ReportContext) -> tuple[str, ...]:
+    """The findings drawn: the positive subtypes, or "any" alone when only "any hemorrhage" is positive."""
+    if context.indeterminate_reasons:
+        return ()
+    subtypes = positive_labels(prediction, context.threshold)
+    if subtypes:
+        return tuple(subtypes)
+    return ("any",) if prediction.positive(context.threshold) else ()
+
+
+def sc_key_slices(prediction: Prediction, context: ReportContext) -> list[int]:
+    """Slices shown as SC key images: the most probable for "any hemorrhage" (none when not positive)."""
+    if context.indeterminate_reasons or not prediction.positive(context.threshold):
+        return []
+    return key_slices(prediction.slice_probs[:, ANY_INDEX], context.threshold, context.max_key_slices)
