@@ -106,6 +106,11 @@ class OhifPage:
         """Console messages at level SEVERE (``console.error``, uncaught exceptions, failed requests)."""
         return [e for e in self.console() if e.level == "SEVERE"]
 
+    def hydration_failures(self) -> list[ConsoleEntry]:
+        """Measurement groups that OHIF's SR hydration (the Cornerstone3D adapters' ``generateToolState``) could
+        not turn into tools; it logs them as warnings, with the adapter's error."""
+        return [e for e in self.console() if "Unable to generate tool state" in e.message]
+
     def error_screen(self) -> str | None:
         """The text of OHIF's error screen or of an error notification, if one is shown."""
         body = self.driver.find_element(By.TAG_NAME, "body").text

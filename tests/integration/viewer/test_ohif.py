@@ -11,6 +11,8 @@ screen, no console error). Screenshots land in ``test-artifacts/ohif/``.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.integration.viewer.bench import CT_IMAGE, SC, SEG, SR_CLASSES, Study
@@ -85,8 +87,13 @@ def test_sr_findings_are_drawn_on_their_images_and_listed(bench: Bench, viewer: 
     prompt = viewer.hydration_prompt()
     assert "tracking measurements" in prompt, prompt
     viewer.accept_hydration()
-    measurements = viewer.wait(lambda _: viewer.measurements(), "the SR hydrated into measurements")
-    assert len(measurements) >= len(groups), (measurements, groups)
+    viewer.wait(lambda _: viewer.measurements() or viewer.hydration_failures(), "the SR hydrated into measurements")
+    failures = viewer.hydration_failures()
+    assert not failures, "OHIF could not hydrate measurement groups into tools:\n" + "\n".join(map(str, failures))
+    measurements = viewer.measurements()
+    assert len(measurements) == len(groups), (
+        f"{len(groups)} measurement groups, {len(measurements)} hydrated (OHIF hydrates a POLYLINE of other than 4/5 "
+        f"points only by a Cornerstone3D tracking identifier): {measurements}")
     assert {m["sop"] for m in measurements} <= referenced, measurements
     rows = viewer.wait(lambda _: viewer.measurement_rows(), "rows in the measurement panel")
     for group in groups:
@@ -126,13 +133,33 @@ def test_negative_study_shows_no_finding(bench: Bench, viewer: OhifPage) -> None
     assert not study.series_of(SEG), f"a SEG was delivered for the negative study: {study.series}"
 
     viewer.open_study(study.study_uid)
-    viewer.load("SR", description(study, *SR_CLASSES))
+    viewer.thumbnail("SR", description(study, *SR_CLASSES))  # the result is there to open
     sr = series_uid(study, *SR_CLASSES)
-    error = viewer.loader_error(sr)
+    error = viewer.loader_error(sr)  # OHIF's SR loader, as the SR viewport and the hydration run it
     assert error is None, f"OHIF's SR loader fails on the negative SR:\n{error}"
-    state = viewer.wait(lambda _: (d := viewer.display_set(sr)) and d["loaded"] and d, "the negative SR loaded")
-    assert state["measurements"] == 0, state
+    state = viewer.display_set(sr)
+    assert state and state["loaded"] and state["measurements"] == 0, state
     assert viewer.annotations() == [] and viewer.measurements() == []
     assert viewer.svg_elements() == 0
-    viewer.screenshot("negative-sr-loaded")
-    assert_clean(viewer, "loading the negative study's SR")
+    viewer.screenshot("negative-study-opened")
+    assert_clean(viewer, "opening the negative study and loading its SR")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "OHIF 3.13.2 (and 3.14.0-beta.6): the SR viewport reads measurements[0] of every SR it opens "
+    "(extensions/cornerstone-dicom-sr OHIFCornerstoneSRMeasurementViewport _getViewportReferencedDisplaySetData: "
+    "TypeError: Cannot destructure property 'displaySetInstanceUID' of 'measurement' as it is undefined), so an SR "
+    "without a measurement group shows 'Something went wrong'; the node cannot avoid it without drawing a finding "
+    "on a negative study. Strict: passes, and fails this test, once OHIF handles it."))
+def test_negative_sr_opens_in_the_sr_viewport(bench: Bench, viewer: OhifPage) -> None:
+    study = bench.negative
+    viewer.open_study(study.study_uid)
+    viewer.load("SR", description(study, *SR_CLASSES))
+    sr = series_uid(study, *SR_CLASSES)
+    viewer.wait(lambda _: (d := viewer.display_set(sr)) and d["loaded"], "the negative SR loaded")
+    deadline = time.monotonic() + 15  # the SR viewport settles (or fails) within seconds of its display set
+    while viewer.error_screen() is None and time.monotonic() < deadline:
+        time.sleep(0.25)
+    viewer.screenshot("negative-sr-viewport")
+    assert viewer.annotations() == [] and viewer.measurements() == []
+    assert_clean(viewer, "opening the negative study's SR in the SR viewport")
