@@ -6,7 +6,7 @@ destination, prints each stage from the node's own records:
 
 - completeness wait: last instance committed -> job queued (release grace + one tick when released);
 - queue wait: job queued -> a worker claimed it;
-- load, volume, inference, reports, enqueue: the analysis step's own timings;
+- load, volume, inference, reports (SR + SEG + SC), enqueue: the analysis step's own timings;
 - delivery: job finished -> the SR acknowledged by Orthanc (outbox ``sent_at``).
 
 Targets (2-core CPU): under 5 s for the 40-slice study excluding the completeness wait, under 8 s
@@ -40,6 +40,7 @@ from tests.polling import wait_for  # noqa: E402
 SR_STORAGE = "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR
 CQ500 = ROOT.parent / "shared" / "data" / "cq500-ct0" / "series"
 STAGES = ("completeness wait", "queue wait", "load", "volume", "inference", "reports", "enqueue", "delivery")
+STAGE_LABELS = {"reports": "reports (SR + SEG + SC)"}
 
 
 def seconds(later: datetime, earlier: datetime) -> float:
@@ -106,7 +107,7 @@ def main() -> None:
     print("\nend to end: last slice acknowledged -> SR stored in Orthanc (seconds)")
     print(f"{'stage':<32}" + "".join(f"{label:>36}" for label in labels))
     for stage in (*STAGES, "total excluding completeness", "total including completeness"):
-        print(f"{stage:<32}" + "".join(f"{rows[label][stage]:>36.2f}" for label in labels))
+        print(f"{STAGE_LABELS.get(stage, stage):<32}" + "".join(f"{rows[label][stage]:>36.2f}" for label in labels))
     phantom = rows[labels[0]]
     print(f"targets for the 40-slice study: excluding completeness < 5 s: "
           f"{'met' if phantom['total excluding completeness'] < 5 else 'NOT met'}; including < 8 s: "

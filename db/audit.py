@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from db.models import AuditEvent, utcnow
 
-EVENT_TYPES = ("node", "association", "instances-received", "store", "security", "series-ready", "job", "delivery")
-OUTCOMES = ("success", "duplicate", "failure", "rejected")
+EVENT_TYPES: tuple[str, ...] = ("node", "association", "instances-received", "store", "security", "series-ready", "job", "delivery")
+OUTCOMES: tuple[str, ...] = ("success", "duplicate", "failure", "rejected")
 OUTCOMES += ("queued", "skipped", "started", "requeued", "superseded", "retried")  # job life cycle
 EVENT_TYPES += ("admin",)  # an action taken through the admin HTTP API (every POST), with its outcome
 
@@ -89,7 +89,7 @@ def record_event(session: Session, event_type: str, outcome: str, message: str =
     return event
 
 
-def filtered_query(flt: AuditFilter) -> Select[tuple[AuditEvent]]:
+def filtered_query(flt: AuditFilter) -> Select[AuditEvent]:
     """The SELECT for ``flt``, newest first."""
     query = select(AuditEvent)
     if flt.since is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -109,7 +110,7 @@ def _close(session: Session, association_id: int, outcome: str, echoes: int, at:
     assoc.outcome = outcome
     assoc.instance_count = sum(count for _, count, _ in rows)
     assoc.bytes_received = int(sum(size for _, _, size in rows))
-    actor = {"actor_ae": assoc.calling_ae, "actor_host": assoc.peer_host, "association_id": association_id}
+    actor: dict[str, Any] = {"actor_ae": assoc.calling_ae, "actor_host": assoc.peer_host, "association_id": association_id}
     for study_uid, count, size in rows:
         session.add(
             new_event(

@@ -7,6 +7,8 @@ States::
                       -> queued      (error below ``max_attempts``, or the worker stopped heart-beating)
     skipped                          (selection refused the series, or a newer version replaced it before
                                       it ran; ``reason`` says why)
+    running -> skipped               (the analysis found the series unusable as received: a data problem
+                                      that a retry cannot fix; ``reason`` says why)
 
 A series gets a new job *version* when instances arrive after its previous job was created; the older job
 points to the newer one through ``superseded_by`` (its result is superseded, not silently kept).
@@ -21,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy import JSON, CursorResult, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from db.audit import record_event
@@ -196,7 +198,7 @@ def heartbeat(sessions: sessionmaker[Session], job_id: int, worker_id: str) -> b
             .where(Job.id == job_id, Job.worker_id == worker_id, Job.state == RUNNING)
             .values(heartbeat_at=utcnow())
         )
-        return bool(result.rowcount)
+        return bool(cast(CursorResult[Any], result).rowcount)  # an UPDATE's result is a CursorResult
 
 
 def _owned(session: Session, job_id: int, worker_id: str) -> Job | None:
@@ -242,6 +244,21 @@ def _failed_attempt(session: Session, job: Job, error: str, timings: dict[str, A
         job.state = QUEUED
         record_event(session, "job", "requeued", f"job {job.id} re-queued after {attempt}: {error}",
                      detail=detail, **_ids(job))
+
+
+def skip(
+    sessions: sessionmaker[Session], job_id: int, worker_id: str, reason: str, timings: dict[str, Any] | None = None
+) -> bool:
+    """A running job ends ``skipped`` with ``reason`` (no retry); False if the worker no longer owns it."""
+    with sessions.begin() as session:
+        job = _owned(session, job_id, worker_id)
+        if job is None:
+            return False
+        job.state, job.reason, job.finished_at = SKIPPED, reason, utcnow()
+        job.timings, job.worker_id, job.heartbeat_at = timings or {}, None, None
+        record_event(session, "job", "skipped", f"job {job.id} skipped by worker {worker_id}: {reason}",
+                     detail={"job_id": job.id, "worker_id": worker_id, "attempt": job.attempts}, **_ids(job))
+        return True
 
 
 def release(sessions: sessionmaker[Session], job_id: int, worker_id: str, why: str) -> bool:
@@ -292,7 +309,7 @@ def retry(session: Session, job_id: int, *, force: bool = False) -> Job:
     if job.superseded_by is not None:
         raise ValueError(f"job {job_id} was superseded by job {job.superseded_by}; retry that one")
     if job.state == SKIPPED and not force:
-        raise ValueError(f"job {job_id} was skipped by selection ({job.reason}); use --force to run it anyway")
+        raise ValueError(f"job {job_id} was skipped ({job.reason}); use --force to run it anyway")
     previous = job.state
     job.state, job.attempts, job.worker_id, job.heartbeat_at = QUEUED, 0, None, None
     job.started_at = job.finished_at = None

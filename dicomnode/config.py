@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from dicomnode.errors import ConfigError
+from dicomnode.uid_policy import UidPolicy
 
 DEFAULT_CONFIG_FILE = Path("dicomnode.toml")
 CONFIG_ENV_VAR = "DICOMNODE_CONFIG"
@@ -42,6 +43,10 @@ class NodeSection(_Section):
     host: str = "0.0.0.0"
     port: int = Field(11112, ge=1, le=65535)
     storage_dir: Path = Path("var/storage")
+    uid_policy: UidPolicy = Field(
+        "strict", description="non-conformant Study/Series/SOP Instance UIDs: strict = 0xC210, accept-safe = "
+        "store file-name-safe values with an audit warning (dicomnode.uid_policy)",
+    )
     max_associations: int = Field(16, ge=1, le=1024)
     max_pdu_size: int = Field(0, ge=0, description="0 = unlimited (largest PDU the peer accepts)")
     acse_timeout: float = Field(30.0, gt=0)
@@ -237,7 +242,8 @@ class Config(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """The configuration as plain data with secrets replaced by ``***``."""
-        return _mask(self.model_dump(mode="json"))
+        masked: dict[str, Any] = _mask(self.model_dump(mode="json"))
+        return masked
 
 
 def _mask(value: Any) -> Any:

@@ -8,7 +8,8 @@
     │   ├── OutOfResources   disk full, database unreachable -> DIMSE 0xA700
     │   └── CannotUnderstand dataset does not parse or lacks a required UID -> DIMSE 0xC210
     ├── StartupError         the node cannot start (port in use, TLS files unreadable, ...)
-    └── AnalysisError        the analysis step cannot use a series (the job attempt fails with it)
+    └── AnalysisError        the analysis step failed (the job attempt fails and is retried)
+        └── UnusableSeries   the series cannot be analysed as received (the job is skipped, not retried)
 """
 
 from __future__ import annotations
@@ -46,3 +47,11 @@ class CannotUnderstand(StorageError):
 
 class AnalysisError(DicomNodeError):
     """The analysis step of a job failed; the message names the series and the cause."""
+
+
+class UnusableSeries(AnalysisError):
+    """The series is unusable as received (a missing or contradictory attribute, undecodable pixels).
+
+    A data problem that no retry can fix: the worker ends the job ``skipped`` with this message as its
+    reason. The message names the series, the attribute and the rule.
+    """

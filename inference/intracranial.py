@@ -62,7 +62,7 @@ def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
         return image
     rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
     trimmed = image[:rows, :cols]
-    return trimmed.reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
+    return np.asarray(trimmed.reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3)))
 
 
 def _enclosed_regions(hu: np.ndarray, pixel_mm: float) -> np.ndarray:
@@ -86,7 +86,7 @@ def _plausible_regions(hu: np.ndarray, enclosed: np.ndarray, depth: np.ndarray, 
     opened = ndimage.binary_opening(inside, structure=_disc(neck))
     labels, count = ndimage.label(opened)
     if count == 0:
-        return opened
+        return np.asarray(opened, dtype=bool)
     min_pixels = MIN_REGION_CM2 * 100.0 / (pixel_mm * pixel_mm)
     keep = np.zeros(count + 1, dtype=bool)
     for index, region in enumerate(ndimage.find_objects(labels), start=1):
@@ -99,7 +99,7 @@ def _plausible_regions(hu: np.ndarray, enclosed: np.ndarray, depth: np.ndarray, 
         if np.mean(values < FAT_HU) > MAX_FAT_FRACTION or np.median(values) < MIN_MEDIAN_HU:
             continue
         keep[index] = True
-    return inside & ndimage.binary_dilation(keep[labels], structure=_disc(neck + 1))
+    return np.asarray(inside & ndimage.binary_dilation(keep[labels], structure=_disc(neck + 1)), dtype=bool)
 
 
 def intracranial_slice_mask(hu: np.ndarray, pixel_spacing_mm: Sequence[float]) -> np.ndarray:
@@ -169,4 +169,5 @@ def intracranial_mask(hu: np.ndarray, spacing_mm: Sequence[float]) -> np.ndarray
 
 def intracranial_area_cm2(mask: np.ndarray, spacing_mm: Sequence[float]) -> np.ndarray:
     """Intracranial area of each slice in cm^2 (float [slices]); ``spacing_mm`` as for :func:`intracranial_mask`."""
-    return np.asarray(mask, dtype=bool).sum(axis=(1, 2)) * float(spacing_mm[1]) * float(spacing_mm[2]) / 100.0
+    pixels = np.asarray(mask, dtype=bool).sum(axis=(1, 2))
+    return np.asarray(pixels * (float(spacing_mm[1]) * float(spacing_mm[2]) / 100.0), dtype=np.float64)

@@ -30,7 +30,7 @@ PLATFORMS = ("onnxruntime_onnx", "tensorrt_plan")
 MODEL_FILES = {"onnxruntime_onnx": "model.onnx", "tensorrt_plan": "model.plan"}
 
 #: ONNX TensorProto element type -> Triton ``DataType`` enum name.
-ONNX_TO_TRITON = {
+ONNX_TO_TRITON: dict[int, str] = {
     onnx.TensorProto.FLOAT: "TYPE_FP32",
     onnx.TensorProto.FLOAT16: "TYPE_FP16",
     onnx.TensorProto.DOUBLE: "TYPE_FP64",
@@ -188,6 +188,14 @@ def parse_pbtxt(text: str) -> dict[str, list[Any]]:
     def peek() -> tuple[str, str] | None:
         return tokens[position] if position < len(tokens) else None
 
+    def next_is(*texts: str) -> bool:
+        token = peek()
+        return token is not None and token[1] in texts
+
+    def next_kind_is(kind: str) -> bool:
+        token = peek()
+        return token is not None and token[0] == kind
+
     def take(expected: str | None = None) -> tuple[str, str]:
         nonlocal position
         token = peek()
@@ -202,7 +210,7 @@ def parse_pbtxt(text: str) -> dict[str, list[Any]]:
             return message("}" if token == "{" else ">")
         if kind not in ("string", "word"):
             raise ValueError(f"config.pbtxt: expected a value, got {token!r}")
-        while kind == "string" and peek() is not None and peek()[0] == "string":  # adjacent strings concatenate
+        while kind == "string" and next_kind_is("string"):  # adjacent strings concatenate
             token = token[:-1] + take()[1][1:]
         return _scalar(kind, token)
 
@@ -220,21 +228,21 @@ def parse_pbtxt(text: str) -> dict[str, list[Any]]:
             kind, name = take()
             if kind != "word":
                 raise ValueError(f"config.pbtxt: expected a field name, got {name!r}")
-            if peek() is not None and peek()[1] == ":":
+            if next_is(":"):
                 take(":")
             values: list[Any]
-            if peek() is not None and peek()[1] == "[":
+            if next_is("["):
                 take("[")
                 values = []
-                while peek() is not None and peek()[1] != "]":
+                while peek() is not None and not next_is("]"):
                     values.append(value())
-                    if peek() is not None and peek()[1] == ",":
+                    if next_is(","):
                         take(",")
                 take("]")
             else:
                 values = [value()]
             fields.setdefault(name, []).extend(values)
-            if peek() is not None and peek()[1] in (",", ";"):
+            if next_is(",", ";"):
                 take()
 
     return message(None)

@@ -5,6 +5,26 @@ Image Orientation (Patient), PS3.3 C.7.6.2.1.1), the normal oriented towards the
 the LPS patient coordinate system), so the order is foot to head whatever the sign of the cross product.
 Pixel values become HU through Rescale Slope/Intercept (PS3.3 C.11.1.1.2). Compressed transfer syntaxes
 are decoded by pydicom's pixel-data plugins (pylibjpeg with libjpeg/openjpeg, or GDCM).
+
+Real-world headers (de-identification strips type 2 and 3 attributes; some senders leave type 1 ones
+empty). Every attribute read here has one of these rules:
+
+=============================================  ===================================================================
+attribute                                       when absent or empty
+=============================================  ===================================================================
+Image Position / Orientation (Patient)          :class:`GeometryError` naming it (no geometry, no volume)
+Pixel Spacing (0028,0030)                       :class:`GeometryError` naming it (in-plane size unknown)
+Rows, Columns (0028,0010/0011)                  :class:`InconsistentSeriesError` naming them
+SOP Instance UID (0008,0018)                    :class:`InconsistentSeriesError` (results must reference a slice)
+Rescale Slope (0028,1053)                       1 (identity, as PS3.3 C.11.1.1.2 for an absent Modality LUT)
+Rescale Intercept (0028,1052)                   0; when both are absent in the whole series and no voxel is below
+                                                :data:`AIR_CHECK_HU`, the values cannot be HU (a head CT always has
+                                                air around the head): :class:`VolumeError` naming the attribute
+Spacing Between Slices, Slice Thickness         not read for two or more slices (spacing from the positions); a
+                                                single slice uses them in that order, else :data:`SINGLE_SLICE_MM`
+Series Instance UID (0020,000E)                 ``None`` (only used to check that the datasets are one series)
+Gantry/Detector Tilt (0018,1120)                0 for a single slice (the geometry gives it otherwise)
+=============================================  ===================================================================
 """
 
 from __future__ import annotations
@@ -15,7 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_rescale, pixel_array
+from pydicom.pixels.processing import apply_rescale
+from pydicom.pixels.utils import pixel_array
 
 from inference.errors import (
     GeometryError,
@@ -31,6 +52,10 @@ logger = logging.getLogger(__name__)
 PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 ORIENTATION_TOLERANCE = 1e-3
 """Largest difference between direction cosines of two slices that still counts as the same plane."""
+AIR_CHECK_HU = -500.0
+"""Without any rescale attribute, a series whose lowest value is above this has no air: its values are not HU."""
+SINGLE_SLICE_MM = 1.0
+"""Slice spacing reported for a single slice that records neither Spacing Between Slices nor Slice Thickness."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,7 +153,7 @@ class Volume:
             orientation=orientation,
             positions=positions,
             tilt_degrees=_tilt(positions, normal, ordered[0]),
-            sop_instance_uids=tuple(str(ds.get("SOPInstanceUID", "")) for ds in ordered),
+            sop_instance_uids=tuple(_sop_instance_uid(ds) for ds in ordered),
             series_instance_uid=_series_uid(ordered[0]),
         )
         logger.debug(
@@ -138,13 +163,20 @@ class Volume:
         return volume
 
 
+def _sop_instance_uid(ds: Dataset) -> str:
+    uid = str(ds.get("SOPInstanceUID") or "").strip()
+    if not uid:
+        raise InconsistentSeriesError("a dataset has no SOPInstanceUID (0008,0018); results cannot reference it")
+    return uid
+
+
 def _series_uid(ds: Dataset) -> str | None:
     uid = ds.get("SeriesInstanceUID")
     return str(uid) if uid else None
 
 
 def _check_same_series(datasets: Sequence[Dataset]) -> None:
-    uids = {_series_uid(ds) for ds in datasets} - {None}
+    uids = {uid for uid in map(_series_uid, datasets) if uid is not None}
     if len(uids) > 1:
         raise InconsistentSeriesError(
             f"SeriesInstanceUID differs between datasets ({len(uids)} series: {sorted(uids)}); give one series"
@@ -177,7 +209,8 @@ def _common_orientation(datasets: Sequence[Dataset]) -> np.ndarray:
         raise GeometryError(
             f"ImageOrientationPatient {orientations[0].tolist()} is not two orthogonal direction cosines"
         )
-    return orientation / norms[:, None]
+    unit: np.ndarray = orientation / norms[:, None]
+    return unit
 
 
 def _oriented_normal(orientation: np.ndarray) -> np.ndarray:
@@ -191,7 +224,7 @@ def _single_thickness(ds: Dataset) -> float:
         value = ds.get(keyword)
         if value not in (None, ""):
             return float(value)
-    return 1.0
+    return SINGLE_SLICE_MM
 
 
 def _tilt(positions: np.ndarray, normal: np.ndarray, first: Dataset) -> float:
@@ -203,15 +236,54 @@ def _tilt(positions: np.ndarray, normal: np.ndarray, first: Dataset) -> float:
     return float(np.degrees(np.arccos(min(1.0, cosine))))
 
 
+def _matrix(ds: Dataset) -> tuple[int, int]:
+    rows, cols = ds.get("Rows"), ds.get("Columns")
+    if not rows or not cols:
+        raise InconsistentSeriesError(
+            f"Rows (0028,0010) or Columns (0028,0011) missing or zero (SOP {ds.get('SOPInstanceUID')}): "
+            "the image size is unknown"
+        )
+    return int(rows), int(cols)
+
+
+def _rescale(ds: Dataset) -> tuple[float, float]:
+    """(slope, intercept) of PS3.3 C.11.1.1.2; an absent or empty one takes its identity value (1, 0)."""
+    values = []
+    for keyword, identity in (("RescaleSlope", 1.0), ("RescaleIntercept", 0.0)):
+        value = ds.get(keyword)
+        if value in (None, ""):
+            values.append(identity)
+            continue
+        try:
+            values.append(float(value))
+        except (TypeError, ValueError) as exc:
+            raise VolumeError(f"{keyword} is not numeric (SOP {ds.get('SOPInstanceUID')}): {value!r}") from exc
+    if values[0] == 0.0:
+        raise VolumeError(f"RescaleSlope is 0 (SOP {ds.get('SOPInstanceUID')}): every voxel would read the same")
+    return values[0], values[1]
+
+
+def _check_hu_plausible(hu: np.ndarray, datasets: Sequence[Dataset]) -> None:
+    """Refuse a series with no rescale attribute at all whose values show no air (they are not HU)."""
+    if any(keyword in ds for ds in datasets for keyword in ("RescaleSlope", "RescaleIntercept", "ModalityLUTSequence")):
+        return
+    lowest = float(hu.min()) if hu.size else 0.0
+    if lowest > AIR_CHECK_HU:
+        raise VolumeError(
+            f"RescaleIntercept (0028,1052) and RescaleSlope (0028,1053) are absent and the lowest stored value is "
+            f"{lowest:g}: with no air below {AIR_CHECK_HU:g} the stored values are not Hounsfield units"
+        )
+
+
 def _stack_hu(datasets: Sequence[Dataset]) -> np.ndarray:
     first = datasets[0]
-    shape = (int(first.get("Rows", 0)), int(first.get("Columns", 0)))
+    shape = _matrix(first)
     hu = np.empty((len(datasets), *shape), dtype=np.float32)
     for index, ds in enumerate(datasets):
         uid = ds.get("SOPInstanceUID")
         if not any(keyword in ds for keyword in PIXEL_DATA_KEYWORDS):
             raise MissingPixelDataError(f"dataset SOP {uid} has no Pixel Data (7FE0,0010)")
-        size = (int(ds.get("Rows", 0)), int(ds.get("Columns", 0)))
+        size = _matrix(ds)
         if size != shape:
             raise InconsistentSeriesError(
                 f"Rows x Columns differ within the series: {shape[0]}x{shape[1]} (SOP "
@@ -229,5 +301,10 @@ def _stack_hu(datasets: Sequence[Dataset]) -> np.ndarray:
             raise InconsistentSeriesError(
                 f"SOP {uid} has pixel array of shape {pixels.shape}; only single-frame greyscale slices are supported"
             )
-        hu[index] = apply_rescale(pixels, ds)
+        if "ModalityLUTSequence" in ds:
+            hu[index] = apply_rescale(pixels, ds)
+        else:
+            slope, intercept = _rescale(ds)
+            hu[index] = pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+    _check_hu_plausible(hu, datasets)
     return hu

@@ -9,9 +9,8 @@ page comes as CSV (the columns of ``dicomnode audit --format csv``) and the next
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -55,7 +54,7 @@ def audit_page(request: Request, flt: AuditFilter, cursor: str | None) -> tuple[
             raise HTTPException(400, "cursor: not a cursor returned by this API")
         query = query.where(or_(AuditEvent.at < at, and_(AuditEvent.at == at, AuditEvent.id < last_id)))
     with sessions_of(request)() as session:
-        events = cast(Sequence[AuditEvent], session.scalars(query).all())
+        events = session.scalars(query).all()
         rows = [event_as_dict(e) for e in events[: flt.limit]]
         more = len(events) > flt.limit
         next_cursor = encode_cursor(utc_iso(events[flt.limit - 1].at), events[flt.limit - 1].id) if more else None

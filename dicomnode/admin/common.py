@@ -20,11 +20,13 @@ MAX_LIMIT = 10_000
 
 
 def sessions_of(request: Request) -> sessionmaker[Session]:
-    return request.app.state.sessions  # type: ignore[no-any-return]
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
 
 
 def config_of(request: Request) -> Config:
-    return request.app.state.config  # type: ignore[no-any-return]
+    config: Config = request.app.state.config
+    return config
 
 
 def status_of(request: Request) -> NodeStatus:

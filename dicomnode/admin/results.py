@@ -12,7 +12,6 @@ any outbox row exists, so they are listed from there whether or not a destinatio
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,10 @@ from fastapi.responses import FileResponse
 from pydicom.errors import InvalidDicomError
 
 from dicomnode.admin.common import config_of
+from dicomnode.uid_policy import is_file_name_safe
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["studies"])
-UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")  # PS3.5 9.1; also keeps paths inside the results folder
 SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."  # Structured Report storage SOP classes (PS3.4 B.5)
 SC_PREFIX = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture storage SOP classes (PS3.4 B.5)
 MAX_OBJECTS = 200
@@ -53,7 +52,8 @@ def summarise_result(result: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def is_uid(value: str) -> bool:
-    return len(value) <= 64 and bool(UID_PATTERN.match(value))
+    """A UID the results folder may hold: PS3.5 9.1, or a file-name-safe one ``node.uid_policy`` accepted."""
+    return is_file_name_safe(value)
 
 
 def kind_of(sop_class_uid: str) -> str:

@@ -141,4 +141,5 @@ def get_study(request: Request, study_uid: str) -> dict[str, Any]:
     page = list_studies(request, limit=1, cursor=None, study=study_uid)
     if not page["items"]:
         raise HTTPException(404, f"study {study_uid} has not been received")
-    return page["items"][0]  # type: ignore[no-any-return]
+    study: dict[str, Any] = page["items"][0]
+    return study

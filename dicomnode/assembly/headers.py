@@ -19,7 +19,8 @@ DEFER_BYTES = 1024
 
 def read_headers(instances: Sequence[InstanceRef]) -> tuple[list[Dataset], list[str]]:
     """Headers of ``instances``; also the SOP Instance UIDs whose files could not be read."""
-    headers, unreadable = [], []
+    headers: list[Dataset] = []
+    unreadable: list[str] = []
     for ref in instances:
         try:
             headers.append(pydicom.dcmread(ref.path, defer_size=DEFER_BYTES))

@@ -4,6 +4,18 @@ Each rule returns a human-readable reason when the series breaks it; every rule 
 audit log lists all reasons at once. Geometry follows PS3.3 C.7.6.2 (Image Plane Module): the slice
 normal is the cross product of the row and column direction cosines of Image Orientation (Patient), and
 slice positions are Image Position (Patient) projected on it.
+
+Headers from real senders lack attributes (de-identification strips type 2 and 3 ones). What each rule
+does when its attribute is absent or empty:
+
+- Modality: counted as ``none`` and refused by the modality rule.
+- Image Type: absent means "not a localizer" (it is type 1 in the CT Image Module, but RSNA exports omit it).
+- Frame of Reference UID: absent on every slice passes (the positions still share the scanner's frame).
+- Rows, Columns, Pixel Spacing: refused, naming the attribute (the image size is unknown).
+- Samples per Pixel other than 1: refused (only greyscale slices are read); absent means 1.
+- Image Position / Orientation (Patient): refused, naming them (no slice geometry).
+- Gantry/Detector Tilt: recorded when present; the tilt is measured from the positions either way.
+- Slice Thickness, Rescale Slope/Intercept: not read here; see :mod:`inference.volume` for their rules.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 from dicomnode.config import SelectionSection
 
@@ -47,7 +60,8 @@ def select_series(headers: Sequence[Dataset], rules: SelectionSection) -> Select
         selection.reasons.append("no readable instance in the series")
         return selection
     checks: list[Callable[[Sequence[Dataset], SelectionSection, Selection], str | None]] = [
-        _modality, _not_localizer, _pixel_data, _min_slices, _frame_of_reference, _consistent_matrix, _geometry,
+        _modality, _not_localizer, _pixel_data, _image_attributes, _min_slices, _frame_of_reference,
+        _consistent_matrix, _geometry,
     ]
     for check in checks:
         reason = check(headers, rules, selection)
@@ -82,6 +96,39 @@ def _pixel_data(headers: Sequence[Dataset], _rules: SelectionSection, _sel: Sele
     if missing:
         return f"{len(missing)} of {len(headers)} instances have no Pixel Data (7FE0,0010)"
     return None
+
+
+def _missing(headers: Sequence[Dataset], keyword: str, length: int = 1) -> int:
+    """How many headers lack ``keyword`` or hold fewer than ``length`` non-empty values in it."""
+    count = 0
+    for ds in headers:
+        value = ds.get(keyword)
+        values = value if isinstance(value, (list, tuple, MultiValue)) else [value]
+        if value is None or len(values) != length or any(v in (None, "") or not _positive(v) for v in values):
+            count += 1
+    return count
+
+
+def _positive(value: Any) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def _image_attributes(headers: Sequence[Dataset], _rules: SelectionSection, _sel: Selection) -> str | None:
+    """Rows, Columns and Pixel Spacing present and positive; greyscale (PS3.3 C.7.6.3, C.8.2.1)."""
+    reasons = []
+    for keyword, tag, length in (("Rows", "0028,0010", 1), ("Columns", "0028,0011", 1), ("PixelSpacing", "0028,0030", 2)):
+        missing = _missing(headers, keyword, length)
+        if missing:
+            reasons.append(
+                f"{keyword} ({tag}) missing, empty or not positive in {missing} of {len(headers)} instances"
+            )
+    colour = [ds for ds in headers if str(ds.get("SamplesPerPixel") or 1) != "1"]
+    if colour:
+        reasons.append(f"{len(colour)} of {len(headers)} instances are not greyscale (SamplesPerPixel (0028,0002) != 1)")
+    return "; ".join(reasons) or None
 
 
 def _min_slices(headers: Sequence[Dataset], rules: SelectionSection, _sel: Selection) -> str | None:

@@ -23,4 +23,4 @@ def errors(message: etree._Element | bytes | str) -> list[str]:
     validator = schema()
     if validator.validate(message):
         return []
-    return [f"line {e.line}: {e.message}" for e in validator.error_log]  # type: ignore[attr-defined]
+    return [f"line {e.line}: {e.message}" for e in validator.error_log]

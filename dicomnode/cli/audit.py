@@ -17,7 +17,7 @@ from dicomnode.rendering import render_csv, render_table
 COLUMNS = ("id", "at", "event_type", "outcome", "actor_ae", "actor_host", "study_uid", "message")
 
 
-class IsoTime(click.ParamType):
+class IsoTime(click.ParamType[datetime]):
     """An ISO 8601 date or date-time; without a zone it is taken as UTC."""
 
     name = "ISO-8601"

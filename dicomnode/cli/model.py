@@ -50,7 +50,7 @@ def _files(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
 
 def read_series(paths: Iterable[Path]) -> list[pydicom.Dataset]:
     """Read the DICOM files given; files inside directories that are not DICOM are skipped."""
-    datasets = []
+    datasets: list[pydicom.Dataset] = []
     for path, explicit in _files(paths):
         try:
             datasets.append(pydicom.dcmread(path))

@@ -1,10 +1,14 @@
 """Queue produced objects for delivery and deliver what is due, with backoff and an audit row per attempt.
 
-Two calls, both safe to repeat after a crash:
+Three calls, all safe to repeat after a crash:
 
-:func:`enqueue` (in the analysis step, inside its transaction)
-    writes every dataset under ``[results] dir`` durably and adds one outbox row per (instance,
-    destination). Without ``[[destinations]]`` the files are the result and nothing is queued.
+:func:`~dicomnode.delivery.results_dir.write_results` (in the analysis step, outside any transaction)
+    writes every dataset under ``[results] dir`` durably (temporary name, fsync, rename, fsync of the
+    folder). No database lock is held meanwhile, so C-STORE commits never wait for result files.
+:func:`enqueue` (in the analysis step, in a short transaction after the files are written)
+    adds one outbox row per (instance, destination). Without ``[[destinations]]`` the files are the
+    result and nothing is queued. A crash between the files and the commit leaves files without rows;
+    the job runs again, rewrites the same files (deterministic UIDs, identical bytes) and queues them.
 :func:`deliver_due` (on a scheduler tick, every ``[delivery] tick_seconds``)
     reads the due rows in a short transaction, sends them with one association per destination and batch
     (no database lock is held over the network), then records each attempt and its audit row.
@@ -22,9 +26,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-
-from pydicom.dataset import Dataset
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import outbox as q
@@ -32,28 +33,25 @@ from db.audit import record_event
 from db.models import utcnow
 from dicomnode.config import Config, Destination
 from dicomnode.delivery.backoff import Backoff
-from dicomnode.delivery.results_dir import write_results
 from dicomnode.delivery.scu import ScuSettings, StoreOutcome, StoreRequest, store_batch
 
 logger = logging.getLogger(__name__)
 
 
 def enqueue(
-    session: Session, datasets: Sequence[Dataset], destinations: Sequence[Destination], results_dir: Path, *,
+    session: Session, items: Sequence[q.OutboxItem], destinations: Sequence[Destination], *,
     job_id: int | None = None, now: datetime | None = None,
 ) -> list[q.OutboxEntry]:
-    """Write ``datasets`` under ``results_dir`` and queue them for every destination (idempotent).
+    """Queue already written result files for every destination (idempotent); no file I/O here.
 
     Parameters
     ----------
     session
-        Open session; the caller commits (with the job's own state change, ideally).
-    datasets
-        Produced objects, e.g. from :func:`dicomnode.reports.build_results`.
+        Open session; the caller commits.
+    items
+        What :func:`~dicomnode.delivery.results_dir.write_results` returned (the files are durable).
     destinations
         ``config.destinations``; empty means keep the files only.
-    results_dir
-        ``config.results.dir``.
     job_id
         The job the results belong to (shown by ``dicomnode outbox list``).
 
@@ -62,9 +60,8 @@ def enqueue(
     list of OutboxEntry
         Rows added now (already queued pairs are left alone).
     """
-    items = write_results(results_dir, datasets)
     if not destinations:
-        logger.info("%d result(s) kept under %s (no destination configured)", len(items), results_dir)
+        logger.info("%d result(s) kept as files only (no destination configured)", len(items))
         return []
     added, existing = q.enqueue(session, items, [d.name for d in destinations], job_id=job_id, now=now)
     if items:
@@ -126,16 +123,17 @@ def deliver_due(
     backoff = Backoff.from_config(config.delivery)
     with sessions() as session, session.begin():
         claimed = q.claim_due(session, pinned or utcnow(), claim_lease(config), limit=config.delivery.batch_size * 20)
-        due = [_request_row(entry) for entry in claimed]
-    by_destination: dict[str, list[dict[str, object]]] = defaultdict(list)
-    for row in due:
-        by_destination[str(row["destination"])].append(row)
+        by_destination: dict[str, list[StoreRequest]] = defaultdict(list)
+        for entry in claimed:
+            by_destination[entry.destination].append(
+                StoreRequest(entry.id, entry.path, entry.sop_class_uid, entry.sop_instance_uid)
+            )
     destinations = {d.name: d for d in config.destinations}
     result = DeliveryRound()
     settings = scu_settings(config)
-    for name, rows in by_destination.items():
-        for start in range(0, len(rows), config.delivery.batch_size):
-            batch = rows[start:start + config.delivery.batch_size]
+    for name, requests in by_destination.items():
+        for start in range(0, len(requests), config.delivery.batch_size):
+            batch = requests[start:start + config.delivery.batch_size]
             outcomes = _send(destinations.get(name), name, batch, settings)
             _record(sessions, destinations.get(name), name, outcomes, backoff, pinned or utcnow(), rng, result)
     return result
@@ -163,23 +161,12 @@ def deliver_loop(sessions: sessionmaker[Session], config: Config, stop: threadin
         stop.wait(config.delivery.tick_seconds)
 
 
-def _request_row(entry: q.OutboxEntry) -> dict[str, object]:
-    return {
-        "id": entry.id, "destination": entry.destination, "path": entry.path,
-        "sop_class_uid": entry.sop_class_uid, "sop_instance_uid": entry.sop_instance_uid,
-    }
-
-
 def _send(
-    destination: Destination | None, name: str, rows: list[dict[str, object]], settings: ScuSettings,
+    destination: Destination | None, name: str, requests: list[StoreRequest], settings: ScuSettings,
 ) -> list[StoreOutcome]:
     if destination is None:
         message = f"destination {name!r} is no longer configured ([[destinations]])"
-        return [StoreOutcome(int(row["id"]), False, "unconfigured", message) for row in rows]  # type: ignore[call-overload]
-    requests = [
-        StoreRequest(int(row["id"]), str(row["path"]), str(row["sop_class_uid"]), str(row["sop_instance_uid"]))  # type: ignore[call-overload]
-        for row in rows
-    ]
+        return [StoreOutcome(request.key, False, "unconfigured", message) for request in requests]
     try:
         return store_batch(destination, requests, settings)
     except Exception as exc:  # noqa: BLE001 - a network library failure must not stop the other destinations

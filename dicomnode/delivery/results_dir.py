@@ -18,16 +18,20 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from db.outbox import OutboxItem
-from dicomnode.scp.storage import check_uid
+from dicomnode.uid_policy import check_uid
 
 logger = logging.getLogger(__name__)
 
 
 def result_path(results_dir: Path, ds: Dataset) -> Path:
-    """Where ``ds`` is kept (its UIDs checked, so no path can escape ``results_dir``)."""
-    study = check_uid(ds.get("StudyInstanceUID"), "StudyInstanceUID")
-    series = check_uid(ds.get("SeriesInstanceUID"), "SeriesInstanceUID")
-    sop = check_uid(ds.get("SOPInstanceUID"), "SOPInstanceUID")
+    """Where ``ds`` is kept: its UIDs checked to be file-name safe, so no path can escape ``results_dir``.
+
+    The produced Series and SOP Instance UIDs are the node's own (conformant); the Study Instance UID is
+    the source's, which ``[node] uid_policy = "accept-safe"`` may have accepted without being conformant.
+    """
+    study, _ = check_uid(ds.get("StudyInstanceUID"), "StudyInstanceUID", "accept-safe")
+    series, _ = check_uid(ds.get("SeriesInstanceUID"), "SeriesInstanceUID", "accept-safe")
+    sop, _ = check_uid(ds.get("SOPInstanceUID"), "SOPInstanceUID", "accept-safe")
     return results_dir / study / series / f"{sop}.dcm"
 
 

@@ -14,11 +14,13 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
+from pynetdicom.association import Association
 
 from dicomnode.config import Destination, SecuritySection
 
@@ -81,7 +83,7 @@ def store_batch(destination: Destination, requests: Sequence[StoreRequest], sett
     ae.network_timeout = settings.network_timeout
     for sop_class in sorted({request.sop_class_uid for request in requests}):
         ae.add_requested_context(sop_class, TRANSFER_SYNTAXES)
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if destination.tls:
         try:
             kwargs["tls_args"] = (client_context(settings.security), destination.host)
@@ -108,13 +110,13 @@ def store_batch(destination: Destination, requests: Sequence[StoreRequest], sett
     return outcomes
 
 
-def _store_one(assoc: object, request: StoreRequest) -> StoreOutcome:
+def _store_one(assoc: Association, request: StoreRequest) -> StoreOutcome:
     try:
         ds = dcmread(Path(request.path))
     except (OSError, InvalidDicomError) as exc:
         return StoreOutcome(request.key, False, "unreadable", f"{request.path}: {exc}")
     try:
-        status = assoc.send_c_store(ds)  # type: ignore[attr-defined]
+        status = assoc.send_c_store(ds)
     except (ValueError, RuntimeError) as exc:  # no accepted context for the SOP class, ...
         return StoreOutcome(request.key, False, "no-context", str(exc))
     if "Status" not in status:

@@ -2,13 +2,14 @@
 
 For each hemorrhage subtype called positive (study probability at or above the operating threshold):
 
-- its *key slices* are the slices where its slice probability is highest (at most
-  ``ReportContext.max_key_slices``, see :func:`~dicomnode.reports.context.key_slices`): the SR draws the
-  finding there (TID 1410 planar regions) and the image library lists them;
+- its *key slices* are the slices where its slice probability is highest among those with something to draw
+  (at most ``ReportContext.max_key_slices``; see :func:`drawable_slices`): the SR draws the finding there
+  (TID 1410 planar regions) and the image library lists them;
 (When only "any hemorrhage" reaches the threshold and no subtype does, the finding drawn is "any".)
 
-- its *segmented slices* are every slice whose probability reaches the threshold (at least the key slices):
-  the SEG holds the finding's region on each of them that has one.
+- its *segmented slices* are every slice whose probability reaches the threshold (at least the key slices),
+  at most :data:`MAX_SEGMENTED_SLICES` for all findings together (the most probable): the SEG holds the
+  finding's region on each of them that has one.
 
 The region on a slice comes from :func:`dicomnode.reports.regions.slice_region` (the model's saliency clipped
 to the intracranial space of :func:`inference.intracranial.intracranial_slice_mask` and intersected with blood
@@ -32,6 +33,12 @@ from inference.prediction import Prediction
 
 HuOf = Callable[[int], np.ndarray]
 """The slice ``index`` (prediction order) in HU, float [rows, cols]."""
+
+MAX_KEY_SLICE_TRIES = 24
+"""Most slices looked at to find a finding's key slices (each costs an intracranial mask)."""
+
+MAX_SEGMENTED_SLICES = 32
+"""Most slices the SEG covers (about 2 cm of 0.625 mm slices, all of a 5 mm series' bleed)."""
 
 IntracranialOf = Callable[[np.ndarray, Sequence[float]], np.ndarray]
 """(HU slice, pixel spacing in mm) -> bool [rows, cols] intracranial space
@@ -78,12 +85,16 @@ class Findings:
         label -> slice index -> region mask (bool [rows, cols]); only slices with a region.
     regions : dict
         slice index -> :class:`SliceRegion` or None, for every slice looked at (cached for the SC images).
+    sc_slices : list of int
+        The SC key images' slices (most probable for "any hemorrhage" that can be drawn on; empty when the
+        result is negative or indeterminate).
     """
 
     labels: tuple[str, ...]
     key: dict[str, list[KeySlice]]
     segmented: dict[str, dict[int, np.ndarray]]
     regions: dict[int, SliceRegion | None]
+    sc_slices: list[int]
 
     def referenced_indices(self) -> list[int]:
         """Slices the SR references (image library and evidence), sorted."""
@@ -119,7 +130,7 @@ def locate(
         The intracranial mask of one slice.
     """
     if context.indeterminate_reasons or prediction.saliency is None:
-        return Findings((), {}, {}, {})
+        return Findings((), {}, {}, {}, sc_key_slices(prediction, context))
     regions: dict[int, SliceRegion | None] = {}
 
     def region_at(index: int) -> SliceRegion | None:
@@ -135,24 +146,70 @@ def locate(
 
     labels = finding_labels(prediction, context)
     key: dict[str, list[KeySlice]] = {}
-    segmented: dict[str, dict[int, np.ndarray]] = {}
     for label in labels:
         column = prediction.slice_probs[:, LABELS.index(label)]
-        chosen = key_slices(column, context.threshold, context.max_key_slices)
+        chosen = drawable_slices(column, context.max_key_slices, region_at)
         key[label] = [
             KeySlice(label, index, rank, round(float(column[index]), 4), region)
             for rank, index in enumerate(chosen, start=1)
             if (region := region_at(index)) is not None
         ]
-        if context.segmentation and "FrameOfReferenceUID" in datasets[0]:  # else no SEG (see reports.seg)
-            above = [int(i) for i in np.flatnonzero(column >= context.threshold)]
-            segmented[label] = {
-                index: region.mask for index in sorted(set(above) | set(chosen))
-                if (region := region_at(index)) is not None and region.mask is not None
-            }
-    for index in sc_key_slices(prediction, context):
-        region_at(index)
-    return Findings(labels, key, segmented, regions)
+    segmented: dict[str, dict[int, np.ndarray]] = {}
+    if context.segmentation and "FrameOfReferenceUID" in datasets[0]:  # else no SEG (see reports.seg)
+        drawn = {label: [item.index for item in items] for label, items in key.items()}
+        wanted = segmented_slices(prediction, context, drawn)
+        segmented = {
+            label: {index: region.mask for index in indices
+                    if (region := region_at(index)) is not None and region.mask is not None}
+            for label, indices in wanted.items()
+        }
+    sc_slices = sc_key_slices(prediction, context)
+    if sc_slices:
+        column = prediction.slice_probs[:, ANY_INDEX]
+        sc_slices = drawable_slices(column, context.max_key_slices, region_at) or sc_slices
+    return Findings(labels, key, segmented, regions, sc_slices)
+
+
+def drawable_slices(
+    probabilities: np.ndarray, limit: int, region_at: Callable[[int], SliceRegion | None],
+) -> list[int]:
+    """The ``limit`` most probable slices that have something to draw, most probable first.
+
+    A slice without intracranial space (the vertex cap, below the foramen magnum: an open skull ring) or
+    without saliency inside it has no region and no centre; it is passed over for the next most probable,
+    looking at most at :data:`MAX_KEY_SLICE_TRIES` slices, so every positive finding is drawn where it can be.
+    """
+    order = [int(i) for i in np.argsort(-probabilities, kind="stable")]
+    picked: list[int] = []
+    for index in order[:MAX_KEY_SLICE_TRIES]:
+        if len(picked) == limit:
+            break
+        if region_at(index) is not None:
+            picked.append(index)
+    return picked
+
+
+def segmented_slices(
+    prediction: Prediction, context: ReportContext, key: dict[str, list[int]],
+) -> dict[str, list[int]]:
+    """label -> the slices its SEG segment covers: at or above the threshold, and its key slices ``key[label]``.
+
+    At most :data:`MAX_SEGMENTED_SLICES` slices in all (the most probable for any of the findings, the key
+    slices always among them), which bounds the time a large finding on a thin-slice series costs.
+    """
+    labels = list(key)
+    wanted: dict[str, set[int]] = {}
+    keys: set[int] = set()
+    for label in labels:
+        column = prediction.slice_probs[:, LABELS.index(label)]
+        keys.update(key[label])
+        wanted[label] = {int(i) for i in np.flatnonzero(column >= context.threshold)} | set(key[label])
+    union = set().union(*wanted.values()) if wanted else set()
+    if len(union) > MAX_SEGMENTED_SLICES:
+        score = prediction.slice_probs[:, [LABELS.index(label) for label in labels]].max(axis=1)
+        ranked = sorted(union - keys, key=lambda i: (-float(score[i]), i))
+        union = keys | set(ranked[: max(0, MAX_SEGMENTED_SLICES - len(keys))])
+    return {label: sorted(indices & union) for label, indices in wanted.items()}
 
 
 def finding_labels(prediction: Prediction, context: ReportContext) -> tuple[str, ...]:

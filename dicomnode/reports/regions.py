@@ -7,8 +7,9 @@ The model gives, per slice, a class-activation map of "any hemorrhage" at the en
 1. keep the saliency inside the intracranial space only (the intracranial mask of the slice);
 2. the *peak* is the most salient intracranial pixel;
 3. candidate pixels are intracranial, of blood density (:data:`BLOOD_HU`, 40-100 HU: acute to subacute
-   extravascular blood; clotted blood reads about 50-90 HU) and at least :data:`SALIENCY_FRACTION` of the
-   peak's saliency (the neighbourhood the model points at);
+   extravascular blood; clotted blood reads about 50-90 HU), the pixel and its 3 x 3 mean both
+   (:data:`SMOOTHING_PIXELS`: a noisy pixel of brain alone does not count), and at least :data:`SALIENCY_FRACTION` of the peak's saliency (the neighbourhood
+   the model points at);
 4. the region is the largest 8-connected component of the candidates, holes filled, if it covers at least
    :data:`MIN_AREA_MM2` (smaller specks are noise, not a finding to outline);
 5. its outline is the iso-line at 0.5 of the region mask traced by matplotlib's contour generator
@@ -31,6 +32,9 @@ from scipy import ndimage
 
 BLOOD_HU = (40.0, 100.0)
 """Hounsfield range of the candidate pixels (acute blood; brain parenchyma is 20-40 HU)."""
+
+SMOOTHING_PIXELS = 3
+"""The density is judged on the 3 x 3 mean (thin slices are noisy: single pixels of brain reach 40 HU)."""
 
 SALIENCY_FRACTION = 0.5
 """Candidates need at least this fraction of the peak's saliency."""
@@ -96,7 +100,9 @@ def slice_region(
         return None
     peak_centre = (float(peak[1]) + 0.5, float(peak[0]) + 0.5)
     floor = float(np.min(saliency)) + SALIENCY_FRACTION * (peak_value - float(np.min(saliency)))
-    candidates = intracranial & (hu >= BLOOD_HU[0]) & (hu <= BLOOD_HU[1]) & (saliency >= floor)
+    density = ndimage.uniform_filter(hu.astype(np.float32, copy=False), size=SMOOTHING_PIXELS)  # image noise
+    blood = (hu >= BLOOD_HU[0]) & (hu <= BLOOD_HU[1]) & (density >= BLOOD_HU[0]) & (density <= BLOOD_HU[1])
+    candidates = intracranial & blood & (saliency >= floor)
     mask = _largest_component(candidates)
     pixel_area = pixel_spacing[0] * pixel_spacing[1] if pixel_spacing else None
     if mask is None or int(mask.sum()) * (pixel_area or 0.25) < MIN_AREA_MM2:

@@ -2,8 +2,8 @@
 
 One new series in the source study holds:
 
-- for a positive study, the key slices (most probable for "any hemorrhage", up to
-  ``ReportContext.max_key_slices``) in the brain window with the region the model attributes the finding
+- for a positive study, the key slices (most probable for "any hemorrhage" among the slices with
+  intracranial space, up to ``ReportContext.max_key_slices``) in the brain window with the region the model attributes the finding
   to (:mod:`~dicomnode.reports.regions`: inside the intracranial space only) tinted and outlined, a cross
   at its centre, a legend along the bottom, and a burned-in banner "AI RESULT - NOT FOR DIAGNOSTIC USE"
   with the slice's and the study's probabilities (a slice without a region shows its centre cross only);
@@ -28,7 +28,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from dicomnode.reports import render
 from dicomnode.reports.codes import ABBREVIATIONS, DISPLAY_NAMES
 from dicomnode.reports.context import SC_SERIES_NUMBER, ReportContext, carry_deidentification, quiet_person_name_warnings
-from dicomnode.reports.findings import Findings, sc_key_slices
+from dicomnode.reports.findings import Findings
 from dicomnode.reports.identity import content_moments, series_description
 from inference.labels import LABELS
 from inference.prediction import Prediction
@@ -159,7 +159,7 @@ def build_sc(
     ``hu_of(index)`` gives a slice in HU (prediction order); ``findings.regions`` holds the regions drawn.
     """
     images: list[hd.sc.SCImage] = []
-    for number, index in enumerate(sorted(sc_key_slices(prediction, context)), start=1):
+    for number, index in enumerate(sorted(findings.sc_slices), start=1):
         images.append(key_slice_image(prediction, datasets, index, number, context, findings, hu_of(index)))
     images.append(summary_image(prediction, datasets, len(images) + 1, context))
     logger.info(

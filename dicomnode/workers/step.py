@@ -6,16 +6,20 @@ What it does, each stage timed into ``jobs.timings``::
       -> source datasets (read from storage)                         load_ms
       -> inference.Volume (HU, geometry, tilt)                       volume_ms
       -> engine.predict(volume) -> Prediction                        inference_ms
-      -> reports: SR (TID 1500) + SEG + SC images (dicomnode.reports) reports_ms
-      -> results folder + outbox rows (dicomnode.delivery.enqueue)   enqueue_ms
+      -> reports: SR (TID 1500) + SEG + SC (dicomnode.reports)       reports_ms
+      -> result files, durable, no transaction open                  enqueue_ms
+         then outbox rows in a short transaction (dicomnode.delivery)
       -> AnalysisOutcome(result, timings_ms)
 
 Contract:
 
 - The step may take as long as it needs; the worker heart-beats meanwhile.
-- Raising any ``Exception`` fails the attempt: the worker records ``"<type>: <message>"`` as the job's
-  error and re-queues it until ``inference.max_attempts``. Raise :class:`dicomnode.errors.AnalysisError`
-  with a message naming the series and the cause.
+- Raising :class:`dicomnode.errors.UnusableSeries` (a data problem: missing attribute, bad geometry,
+  undecodable pixels) ends the job ``skipped`` with its message as the reason, without retries.
+- Raising any other ``Exception`` fails the attempt: the worker records an administrator's message
+  (:func:`dicomnode.workers.failures.describe_failure`) as the job's error and re-queues it until
+  ``inference.max_attempts``. Raise :class:`dicomnode.errors.AnalysisError` with a message naming the
+  series and the cause.
 - A job can run more than once (a crash after the work but before the commit, a retry): results must be
   idempotent (derive result UIDs from the job id and version so a re-run re-sends the same objects).
 - ``result`` is JSON-serialisable; it is stored in ``jobs.result``. ``timings_ms`` in ``jobs.timings``.
@@ -42,10 +46,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.jobs import Ticket, superseded_by
 from db.series import series_instances
 from dicomnode.config import Config
-from dicomnode.delivery import enqueue
-from dicomnode.errors import AnalysisError, ConfigError
+from dicomnode.delivery import enqueue, write_results
+from dicomnode.errors import AnalysisError, ConfigError, UnusableSeries
 from dicomnode.reports import ReportContext, build_results
 from dicomnode.workers.runtime import ModelRuntime
+from dicomnode.workers.sources import complete_headers
 from inference.errors import VolumeError
 from inference.volume import Volume
 
@@ -87,7 +92,8 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
     try:
         volume = Volume.from_datasets(datasets, max_obliquity_degrees=context.config.selection.max_tilt_degrees)
     except VolumeError as exc:
-        raise AnalysisError(f"series {job.series_uid}: {exc}") from exc
+        raise UnusableSeries(f"series {job.series_uid}: {exc}") from exc
+    datasets = complete_headers(datasets, volume)
     timings["volume_ms"] = _ms(start)
 
     start = time.perf_counter()
@@ -106,10 +112,17 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
     timings["reports_ms"] = _ms(start)
 
     start = time.perf_counter()
-    with context.sessions.begin() as session:
-        newer = superseded_by(session, job.id)
-        if newer is None:
-            enqueue(session, results, context.config.destinations, context.config.results.dir, job_id=job.id)
+    newer = _superseded(job, context)
+    if newer is None:
+        # Files first, outside any transaction: on SQLite a transaction holds the write lock, and C-STORE
+        # commits must not wait for fsyncs of results. A crash before the rows commit re-runs the job, which
+        # rewrites the same files (deterministic UIDs) and queues them; a job superseded meanwhile leaves
+        # its files unqueued, as such a crash would.
+        items = write_results(context.config.results.dir, results)
+        with context.sessions.begin() as session:
+            newer = superseded_by(session, job.id)
+            if newer is None:
+                enqueue(session, items, context.config.destinations, job_id=job.id)
     timings["enqueue_ms"] = _ms(start)
 
     summary = prediction.to_dict(threshold)
@@ -125,6 +138,11 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
         "superseded_by": newer,
     }
     return AnalysisOutcome(result=result, timings_ms=timings)
+
+
+def _superseded(job: Ticket, context: StepContext) -> int | None:
+    with context.sessions() as session:
+        return superseded_by(session, job.id)
 
 
 def _load(job: Ticket, context: StepContext) -> list[pydicom.Dataset]:

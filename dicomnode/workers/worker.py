@@ -23,8 +23,10 @@ from types import FrameType
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import make_engine, make_sessionmaker
-from db.jobs import Ticket, claim_next, fail, finish, heartbeat, release, requeue_stale
+from db.jobs import Ticket, claim_next, fail, finish, heartbeat, release, requeue_stale, skip
 from dicomnode.config import Config
+from dicomnode.errors import UnusableSeries
+from dicomnode.workers.failures import describe_failure, is_internal
 from dicomnode.workers.runtime import ModelRuntime
 from dicomnode.workers.step import StepContext, load_step, run_analysis
 
@@ -142,11 +144,18 @@ class Worker:
             release(self.sessions, ticket.id, self.worker_id, f"worker stopping ({exc})")
             log.info("job %d given back: worker %s is stopping", ticket.id, self.worker_id)
             raise
+        except UnusableSeries as exc:  # a data problem: no retry can fix it
+            beat.done.set()
+            reason = describe_failure(exc)
+            skip(self.sessions, ticket.id, self.worker_id, reason, {"total_ms": _ms(start)})
+            log.warning("job %d skipped: %s", ticket.id, reason)
+            return
         except Exception as exc:  # the step's failure is the job's, never the worker's
             beat.done.set()
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe_failure(exc)
             state = fail(self.sessions, ticket.id, self.worker_id, error, {"total_ms": _ms(start)})
-            log.warning("job %d attempt %d failed (%s): %s", ticket.id, ticket.attempt, state, error)
+            log.warning("job %d attempt %d failed (%s): %s", ticket.id, ticket.attempt, state, error,
+                        exc_info=is_internal(exc))
             return
         beat.done.set()
         timings = {**outcome.timings_ms, "total_ms": _ms(start)}

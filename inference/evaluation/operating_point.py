@@ -57,7 +57,7 @@ def record_operating_points(weights: Path, points: dict[str, Any], provenance: d
         raise ValueError("the validation data need positive and negative studies for 'any'")
     key = POINT_KEYS[points["level"]]
     path = sidecar_path(weights)
-    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     previous = meta.setdefault("operating_points", {}).get(key)
     change = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "key": key, **provenance,
               "min_sensitivity": points["min_sensitivity"], "previous": previous}

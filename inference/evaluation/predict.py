@@ -9,6 +9,7 @@ The encoder's auxiliary per-slice classifier (the CAM head) is collected too, fo
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,7 +69,8 @@ def run_series(net: HemorrhageNet, hu: np.ndarray, batch_size: int = 32) -> tupl
         features.append(pooled)
         aux.append(torch.sigmoid(net.aux_logits(pooled)))
     slice_logits, study_logits = net.sequence(torch.cat(features))
-    return tuple(torch.sigmoid(t).cpu().numpy() for t in (slice_logits, study_logits)) + (torch.cat(aux).cpu().numpy(),)
+    slice_probs, study_probs = (torch.sigmoid(t).cpu().numpy() for t in (slice_logits, study_logits))
+    return slice_probs, study_probs, torch.cat(aux).cpu().numpy()
 
 
 def predict_source(net: HemorrhageNet, source: DataSource, progress: bool = False) -> SourcePredictions:
@@ -77,7 +79,7 @@ def predict_source(net: HemorrhageNet, source: DataSource, progress: bool = Fals
     keys: list[str] = []
     study: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     slices: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    indices = range(len(source))
+    indices: Iterable[int] = range(len(source))
     if progress:
         from tqdm import tqdm
 
@@ -91,7 +93,10 @@ def predict_source(net: HemorrhageNet, source: DataSource, progress: bool = Fals
             known = np.broadcast_to(sample.known, sample.slice_labels.shape)
             slices.append((slice_probs, encoder_probs, sample.slice_labels, known))
     width = 6
-    stack = (lambda rows, i: np.concatenate([r[i] for r in rows]) if rows else np.zeros((0, width)))
+
+    def stack(rows: Sequence[tuple[np.ndarray, ...]], i: int) -> np.ndarray:
+        return np.concatenate([r[i] for r in rows]) if rows else np.zeros((0, width))
+
     return SourcePredictions(
         keys=keys,
         study_probs=np.stack([r[0] for r in study]), study_labels=np.stack([r[1] for r in study]),

@@ -27,6 +27,7 @@ from db.jobs import (
     release,
     requeue_stale,
     retry,
+    skip,
 )
 from db.models import AuditEvent, utcnow
 
@@ -164,3 +165,18 @@ def test_concurrent_claims_never_share_a_job(sessions: sessionmaker[Session]) ->
         assert set(session.scalars(select(Job.state))) == {SUCCEEDED}
         assert set(session.scalars(select(Job.attempts))) == {1}
     assert RUNNING not in {job(sessions, i).state for i in ids}
+
+
+def test_an_unusable_series_ends_skipped_without_retries(sessions: sessionmaker[Session]) -> None:
+    job_id = add(sessions, new_job(attempts=3))
+    assert claim_next(sessions, "w1") is not None
+    assert not skip(sessions, job_id, "w2", "not its job")
+    assert skip(sessions, job_id, "w1", "series 1.2.3.1: PixelSpacing (0028,0030) missing", {"total_ms": 3.0})
+    skipped = job(sessions, job_id)
+    assert (skipped.state, skipped.reason, skipped.attempts, skipped.worker_id) == (
+        SKIPPED, "series 1.2.3.1: PixelSpacing (0028,0030) missing", 1, None)
+    assert skipped.finished_at is not None and skipped.timings == {"total_ms": 3.0}
+    assert events(sessions)[-1] == ("skipped", f"job {job_id} skipped by worker w1: series 1.2.3.1: PixelSpacing (0028,0030) missing")
+    assert claim_next(sessions, "w1") is None
+    with sessions.begin() as session, pytest.raises(ValueError, match="--force"):
+        retry(session, job_id)

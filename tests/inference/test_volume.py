@@ -127,3 +127,50 @@ def test_duplicate_positions_and_missing_geometry_are_refused(make_series):
 def test_no_datasets_is_an_error():
     with pytest.raises(VolumeError, match="at least one slice"):
         Volume.from_datasets([])
+
+
+def test_absent_rescale_is_identity_and_an_absent_half_takes_its_identity_value():
+    ds = ct_slice(np.array([[-1000, 0], [40, 1000]], dtype=np.int16), (0, 0, 0))
+    del ds.RescaleSlope, ds.RescaleIntercept
+    np.testing.assert_array_equal(Volume.from_datasets([ds]).hu[0], [[-1000, 0], [40, 1000]])
+    ds = ct_slice(np.array([[0, 1024]], dtype=np.uint16), (0, 0, 0), intercept=-1024.0)
+    del ds.RescaleSlope  # slope 1
+    np.testing.assert_array_equal(Volume.from_datasets([ds]).hu[0], [[-1024, 0]])
+    ds = ct_slice(np.array([[-1000, 10]], dtype=np.int16), (0, 0, 0), slope=2.0)
+    ds.RescaleIntercept = ""  # present but empty: intercept 0
+    np.testing.assert_array_equal(Volume.from_datasets([ds]).hu[0], [[-2000, 20]])
+
+
+def test_absent_rescale_without_air_is_refused_naming_the_attribute():
+    ds = ct_slice(np.array([[0, 1024], [1064, 2024]], dtype=np.uint16), (0, 0, 0))  # unsigned, offset 1024
+    del ds.RescaleSlope, ds.RescaleIntercept
+    with pytest.raises(VolumeError, match=r"RescaleIntercept \(0028,1052\) and RescaleSlope \(0028,1053\) are absent"):
+        Volume.from_datasets([ds])
+
+
+def test_bad_rescale_values_are_named():
+    ds = ct_slice(np.zeros((2, 2), dtype=np.int16), (0, 0, 0), slope=0.0)
+    with pytest.raises(VolumeError, match="RescaleSlope is 0"):
+        Volume.from_datasets([ds])
+
+
+def test_missing_matrix_sop_uid_and_pixel_spacing_are_named(make_series):
+    series = make_series(n=2)
+    del series[1].Columns
+    with pytest.raises(InconsistentSeriesError, match=r"Columns \(0028,0011\) missing"):
+        Volume.from_datasets(series)
+    series = make_series(n=2)
+    series[0].SOPInstanceUID = ""
+    with pytest.raises(InconsistentSeriesError, match=r"no SOPInstanceUID \(0008,0018\)"):
+        Volume.from_datasets(series)
+    series = make_series(n=2)
+    for ds in series:
+        del ds.PixelSpacing
+    with pytest.raises(GeometryError, match="PixelSpacing must have 2 values"):
+        Volume.from_datasets(series)
+
+
+def test_single_slice_without_any_thickness_uses_the_documented_default(make_series):
+    [ds] = make_series(n=1)
+    del ds.SliceThickness
+    assert Volume.from_datasets([ds]).spacing[0] == 1.0

@@ -23,7 +23,7 @@ from db import outbox as q
 from db.engine import make_sessionmaker
 from db.models import AuditEvent, utcnow
 from dicomnode.config import Config, Destination
-from dicomnode.delivery import deliver_due, enqueue
+from dicomnode.delivery import deliver_due, enqueue, write_results
 from dicomnode.reports import build_results
 from tests.conftest import migrated_engine
 from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
@@ -64,7 +64,7 @@ def test_delivers_into_dcmtk_storescp(sessions, results: list[Dataset], tmp_path
         wait_for(lambda: port_open(port), what="storescp to listen")
         cfg = node_config(tmp_path, Destination(name="dcmtk", ae_title="STORESCP", host="127.0.0.1", port=port))
         with sessions.begin() as session:
-            enqueue(session, results, cfg.destinations, cfg.results.dir)
+            enqueue(session, write_results(cfg.results.dir, results), cfg.destinations)
         round_ = deliver_due(sessions, cfg)
         assert round_.sent == len(results), round_
         wait_for(lambda: len(list(out.iterdir())) == len(results))
@@ -79,7 +79,7 @@ def test_orthanc_down_then_up_and_resend_adds_no_duplicate(sessions, results, or
     cfg = node_config(tmp_path, Destination(name="orthanc", ae_title="ORTHANC", host="127.0.0.1", port=orthanc.dicom_port))
     now = utcnow()
     with sessions.begin() as session:
-        enqueue(session, results, cfg.destinations, cfg.results.dir, now=now)
+        enqueue(session, write_results(cfg.results.dir, results), cfg.destinations, now=now)
 
     down = deliver_due(sessions, cfg, now=now)  # Orthanc is not running yet
     assert (down.sent, down.retried) == (0, len(results))

@@ -151,3 +151,38 @@ def test_cq500_tilted_series_is_accepted_and_stray_is_not() -> None:
     assert stray_headers[0].SeriesInstanceUID != headers[0].SeriesInstanceUID
     rejected = select_series(stray_headers, RULES)
     assert "1 slice(s); at least 10 needed" in rejected.reason
+
+
+def _strip(keyword: str, indices: range) -> Callable[[list[Dataset]], None]:
+    def mutate(datasets: list[Dataset]) -> None:
+        for index in indices:
+            delattr(datasets[index], keyword)
+    return mutate
+
+
+def test_missing_pixel_spacing_and_matrix_are_refused_naming_the_attribute(tmp_path: Path) -> None:
+    result = select_series(headers_of(series(_strip("PixelSpacing", range(3))), tmp_path / "a"), RULES)
+    assert "PixelSpacing (0028,0030) missing, empty or not positive in 3 of 20 instances" in result.reason
+    datasets = series()
+    datasets[4].PixelSpacing = [0, 0]
+    assert "PixelSpacing (0028,0030)" in select_series(headers_of(datasets, tmp_path / "b"), RULES).reason
+    datasets = series()
+    datasets[0].Rows = 0
+    assert "Rows (0028,0010) missing, empty or not positive in 1 of 20" in select_series(datasets, RULES).reason
+
+
+def test_colour_images_are_refused(tmp_path: Path) -> None:
+    datasets = series()
+    datasets[0].SamplesPerPixel = 3
+    assert "not greyscale (SamplesPerPixel (0028,0002) != 1)" in select_series(datasets, RULES).reason
+
+
+def test_stripped_type2_and_type3_attributes_do_not_refuse_a_series(tmp_path: Path) -> None:
+    def strip(datasets: list[Dataset]) -> None:
+        for ds in datasets:
+            for keyword in ("SliceThickness", "ImageType", "FrameOfReferenceUID", "SOPClassUID", "InstanceNumber"):
+                if keyword in ds:
+                    delattr(ds, keyword)
+
+    result = select_series(headers_of(series(strip), tmp_path), RULES)
+    assert result.accepted, result.reason

@@ -16,7 +16,7 @@ from db.models import AuditEvent
 from db.outbox import DEAD, OutboxEntry, record_failure
 from dicomnode.cli import main
 from dicomnode.config import Destination
-from dicomnode.delivery import enqueue
+from dicomnode.delivery import enqueue, write_results
 
 
 def test_list_and_resend(tmp_path: Path, sqlite_url: str, results: list[Dataset]) -> None:
@@ -24,8 +24,8 @@ def test_list_and_resend(tmp_path: Path, sqlite_url: str, results: list[Dataset]
     upgrade(engine)
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
-        rows = enqueue(session, results[:2], [Destination(name="pacs", ae_title="PACS", host="127.0.0.1", port=104)],
-                       tmp_path / "results")
+        rows = enqueue(session, write_results(tmp_path / "results", results[:2]),
+                       [Destination(name="pacs", ae_title="PACS", host="127.0.0.1", port=104)])
         record_failure(rows[0], "no-association", "refused", None, datetime.now(timezone.utc))
     first_id = rows[0].id
     config = tmp_path / "node.toml"

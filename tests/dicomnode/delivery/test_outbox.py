@@ -17,7 +17,7 @@ from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from db.models import AuditEvent
 from dicomnode.config import Config, Destination
-from dicomnode.delivery import deliver_due, enqueue
+from dicomnode.delivery import deliver_due, enqueue, write_results
 from tests.dicomnode.delivery.conftest import StoreSCP
 from tests.node_process import free_port
 
@@ -48,7 +48,7 @@ def test_enqueue_writes_files_and_is_idempotent(database_url: str, results: list
     try:
         for _ in range(2):
             with sessions.begin() as session:
-                enqueue(session, results, destinations, tmp_path, job_id=7, now=T0)
+                enqueue(session, write_results(tmp_path, results), destinations, job_id=7, now=T0)
         with sessions() as session:
             rows = session.scalars(select(q.OutboxEntry)).all()
             assert len(rows) == 2 * len(results)
@@ -68,7 +68,7 @@ def test_enqueue_writes_files_and_is_idempotent(database_url: str, results: list
 
 def test_without_destinations_results_stay_in_the_folder(sessions, results: list[Dataset], tmp_path: Path) -> None:  # noqa: ANN001
     with sessions.begin() as session:
-        assert enqueue(session, results, [], tmp_path / "var" / "results") == []
+        assert enqueue(session, write_results(tmp_path / "var" / "results", results), []) == []
     with sessions() as session:
         assert session.scalars(select(q.OutboxEntry)).all() == []
     assert len(list((tmp_path / "var" / "results").rglob("*.dcm"))) == len(results)
@@ -77,7 +77,7 @@ def test_without_destinations_results_stay_in_the_folder(sessions, results: list
 def test_due_entries_go_over_one_association(sessions, results, store_scp: StoreSCP, tmp_path: Path) -> None:  # noqa: ANN001
     cfg = config(tmp_path, store_scp.port)
     with sessions.begin() as session:
-        enqueue(session, results, cfg.destinations, cfg.results.dir)
+        enqueue(session, write_results(cfg.results.dir, results), cfg.destinations)
     outcome = deliver_due(sessions, cfg)
     assert (outcome.sent, outcome.retried, outcome.dead) == (len(results), 0, 0)
     assert store_scp.associations == 1
@@ -94,7 +94,7 @@ def test_refusal_status_is_retried(sessions, results, store_scp: StoreSCP, tmp_p
     store_scp.status = 0xA700
     cfg = config(tmp_path, store_scp.port)
     with sessions.begin() as session:
-        enqueue(session, results[:1], cfg.destinations, cfg.results.dir, now=T0)
+        enqueue(session, write_results(cfg.results.dir, results[:1]), cfg.destinations, now=T0)
     assert deliver_due(sessions, cfg, now=T0, rng=random.Random(0)).retried == 1
     with sessions() as session:
         (row,) = session.scalars(select(q.OutboxEntry)).all()
@@ -104,7 +104,7 @@ def test_refusal_status_is_retried(sessions, results, store_scp: StoreSCP, tmp_p
 def test_unreachable_peer_backs_off_then_dies_and_resend_revives(sessions, results, tmp_path: Path) -> None:  # noqa: ANN001
     cfg = config(tmp_path, free_port(), give_up_after_seconds=600)
     with sessions.begin() as session:
-        enqueue(session, results[:2], cfg.destinations, cfg.results.dir, now=T0)
+        enqueue(session, write_results(cfg.results.dir, results[:2]), cfg.destinations, now=T0)
     first = deliver_due(sessions, cfg, now=T0, rng=random.Random(0))
     assert (first.sent, first.retried) == (0, 2)
     with sessions() as session:
@@ -128,7 +128,7 @@ def test_unreachable_peer_backs_off_then_dies_and_resend_revives(sessions, resul
 def test_destination_removed_from_configuration(sessions, results, tmp_path: Path) -> None:  # noqa: ANN001
     cfg = config(tmp_path, 104)
     with sessions.begin() as session:
-        enqueue(session, results[:1], cfg.destinations, cfg.results.dir, now=T0)
+        enqueue(session, write_results(cfg.results.dir, results[:1]), cfg.destinations, now=T0)
     outcome = deliver_due(sessions, Config(results={"dir": tmp_path / "results"}), now=T0)
     assert outcome.retried == 1
     assert events(sessions, "failure")[0].detail["status"] == "unconfigured"
@@ -139,5 +139,5 @@ def test_warning_status_counts_as_delivered(sessions, results, store_scp: StoreS
     store_scp.status = status
     cfg = config(tmp_path, store_scp.port)
     with sessions.begin() as session:
-        enqueue(session, results[:1], cfg.destinations, cfg.results.dir)
+        enqueue(session, write_results(cfg.results.dir, results[:1]), cfg.destinations)
     assert deliver_due(sessions, cfg).sent == 1

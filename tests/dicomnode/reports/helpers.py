@@ -1,9 +1,7 @@
-"""Test helpers for reports and delivery: phantom series as datasets, predictions, contexts, dciodvfy."""
+"""Test helpers for reports and delivery: phantom series as datasets, predictions, contexts."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,16 +59,6 @@ def context_for(datasets: Sequence[Dataset], threshold: float = 0.5, max_key_sli
         str(datasets[0].SeriesInstanceUID), version, MODEL_HASH, threshold, max_key_slices=max_key_slices,
         created_at=WHEN,
     )
-
-
-def dciodvfy(path: Path) -> tuple[list[str], list[str]]:
-    """(errors, warnings) that dicom3tools' dciodvfy prints for ``path``."""
-    tool = shutil.which("dciodvfy")
-    if tool is None:
-        raise RuntimeError("dciodvfy is not installed (Debian package dicom3tools; .ci/run installs it)")
-    result = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=120)
-    lines = (result.stdout + result.stderr).splitlines()
-    return [l for l in lines if l.startswith("Error")], [l for l in lines if l.startswith("Warning")]
 
 
 def lesion_case(out: Path, subtype: str = "SDH", seed: int = 3, n_slices: int = 10, size: int = 128,

@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset
 
-from dicomnode.reports import build_results, codes
+from dicomnode.reports import ReportContext, build_results, codes
+from dicomnode.reports.context import key_slices
+from dicomnode.reports.findings import MAX_SEGMENTED_SLICES, segmented_slices
+from inference.labels import LABELS
+from inference.prediction import Prediction
 from tests.dicomnode.reports.helpers import NEGATIVE, context_for, lesion_case, prediction_for
 
 SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
@@ -69,3 +73,20 @@ def test_no_seg_when_negative_switched_off_or_indeterminate(case) -> None:  # no
     assert not seg_of(build_results(prediction, series, replace(context_for(series), segmentation=False)))
     undetermined = replace(context_for(series), indeterminate_reasons=("outside the model's domain",))
     assert not seg_of(build_results(prediction, series, undetermined))
+
+
+def test_segmented_slices_are_bounded_and_keep_the_key_slices() -> None:
+    uids = tuple(f"1.2.3.{i}" for i in range(100))
+    rng = np.random.default_rng(1)
+    slice_probs = rng.uniform(0.6, 1.0, (100, 6)).astype(np.float32)
+    prediction = Prediction(slice_probs, np.full(6, 0.9, dtype=np.float32), None, uids)
+    context = ReportContext.for_job("1.2.3", 1, "f" * 64, 0.5)
+    key = {label: key_slices(slice_probs[:, LABELS.index(label)], 0.5, context.max_key_slices)
+           for label in ("subdural", "subarachnoid")}
+    wanted = segmented_slices(prediction, context, key)
+    union = set(wanted["subdural"]) | set(wanted["subarachnoid"])
+    assert len(union) == MAX_SEGMENTED_SLICES
+    for label in ("subdural", "subarachnoid"):
+        assert set(key[label]) <= set(wanted[label])
+    few = replace(context, threshold=0.95)
+    assert all(len(v) < MAX_SEGMENTED_SLICES for v in segmented_slices(prediction, few, {"subdural": [0]}).values())

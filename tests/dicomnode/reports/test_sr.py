@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset
 
-from dicomnode.reports import build_results, codes
+from dicomnode.reports import build_results, codes, render
+from inference.intracranial import intracranial_slice_mask
 from inference.labels import LABELS
 from tests.dicomnode.reports.helpers import MODEL_HASH, NEGATIVE, context_for, lesion_case, prediction_for
 
@@ -180,3 +181,23 @@ def test_missing_source_slice_is_refused(case) -> None:  # noqa: ANN001
     series, prediction, _ = case
     with pytest.raises(ValueError, match="no source dataset"):
         build_results(prediction, series[1:], context_for(series))
+
+
+def test_a_key_slice_without_intracranial_space_is_passed_over(case) -> None:  # noqa: ANN001
+    series, prediction, _ = case
+    column = prediction.slice_probs[:, LABELS.index("subdural")]
+    top = prediction.sop_instance_uids[int(np.argmax(column))]
+    top_hu = render.hounsfield(next(ds for ds in series if ds.SOPInstanceUID == top))
+
+    def open_ring_on_top(hu: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
+        if np.array_equal(hu, top_hu):  # as for a vertex cap: no closed skull ring, nothing intracranial
+            return np.zeros(hu.shape, dtype=bool)
+        return intracranial_slice_mask(hu, spacing)
+
+    context = context_for(series)
+    results = build_results(prediction, series, context, intracranial_of=open_ring_on_top)
+    groups = results[0].ContentSequence[-2].ContentSequence  # Imaging Measurements
+    drawn = {g.ContentSequence[-1].ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID for g in groups}
+    assert top not in drawn and len(drawn) == context.max_key_slices  # the next most probable slices instead
+    keys = [ds for ds in results if ds.Modality == "OT"][:-1]
+    assert top not in {ds.SourceImageSequence[0].ReferencedSOPInstanceUID for ds in keys}

@@ -1,0 +1,66 @@
+"""Re-running a job writes byte-identical results (issue 17 item 11): every time comes from the job.
+
+The analysis step runs a job on a stored phantom series, its result files are removed (as if the node had
+crashed after writing them but before the commit), a second later the same job runs again: the files it
+writes are the same bytes, and their Content Date/Time is the job's creation time, not the time of writing.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pydicom
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import make_sessionmaker
+from db.ingest import InstanceInfo, add_instance
+from db.jobs import NewJob, claim_next, create_job
+from db.models import utcnow
+from dicomnode.config import Config
+from dicomnode.workers.runtime import ModelRuntime
+from dicomnode.workers.step import StepContext, run_analysis
+from inference.phantoms import generate_study, write_dicom
+from tests.conftest import migrated_engine
+
+
+@pytest.fixture
+def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
+    with migrated_engine(sqlite_url) as engine:
+        yield make_sessionmaker(engine)
+
+
+@pytest.mark.slow
+def test_rerunning_a_job_writes_the_same_bytes(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    files = write_dicom(generate_study(seed=7, subtype="IPH", n_slices=8, size=96), tmp_path / "storage")
+    for number, path in enumerate(files):
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        info = InstanceInfo(str(ds.SOPInstanceUID), str(ds.SOPClassUID), str(ds.StudyInstanceUID),
+                            str(ds.SeriesInstanceUID), "CT", str(ds.file_meta.TransferSyntaxUID), str(path),
+                            path.stat().st_size)
+        assert add_instance(sessions, info, None, lambda: None)
+    with sessions.begin() as session:
+        create_job(session, NewJob(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), "test", len(files),
+                                   len(files), utcnow()), None)
+    ticket = claim_next(sessions, "w1")
+    assert ticket is not None and ticket.created_at is not None
+    results = tmp_path / "results"
+    config = Config(results={"dir": results}, inference={"backend": "torch", "device": "cpu", "threshold": 0.001})
+    context = StepContext(config=config, sessions=sessions, worker_id="w1", runtime=ModelRuntime(config))
+
+    run_analysis(ticket, context)
+    first = {path.relative_to(results): path.read_bytes() for path in results.rglob("*.dcm")}
+    for path in results.rglob("*.dcm"):
+        path.unlink()
+    time.sleep(1.1)  # a result stamped with "now" would differ
+    run_analysis(ticket, context)
+    again = {path.relative_to(results): path.read_bytes() for path in results.rglob("*.dcm")}
+
+    assert len(first) >= 3 and first == again  # SR, key slices, summary (and SEG when a region was found)
+    moment = ticket.created_at
+    for blob in first.values():
+        ds = pydicom.dcmread(io.BytesIO(blob))
+        assert ds.ContentDate == moment.strftime("%Y%m%d") and ds.ContentTime == moment.strftime("%H%M%S")
