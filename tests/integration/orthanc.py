@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import shutil
 import subprocess
@@ -13,17 +14,36 @@ from tests.node_process import free_port
 from tests.polling import wait_for
 
 
-class Orthanc:
-    """An Orthanc process on free ports with its own storage folder."""
+DICOMWEB_PLUGIN_GLOBS = ("/usr/share/orthanc/plugins/libOrthancDicomWeb.so*", "/usr/lib/orthanc/libOrthancDicomWeb.so*")
 
-    def __init__(self, root: Path) -> None:
+
+def dicomweb_plugin() -> str:
+    """Path of Orthanc's DICOMweb plugin (Debian package orthanc-dicomweb); fails naming the package."""
+    for pattern in DICOMWEB_PLUGIN_GLOBS:
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[0]
+    raise AssertionError("Orthanc's DICOMweb plugin is not installed (Debian package orthanc-dicomweb; "
+                         ".ci/run installs it)")
+
+
+class Orthanc:
+    """An Orthanc process on free ports with its own storage folder.
+
+    With ``dicomweb=True`` the DICOMweb plugin serves QIDO-RS/WADO-RS/STOW-RS under ``/dicom-web/``.
+    """
+
+    def __init__(self, root: Path, dicomweb: bool = False) -> None:
         self.dicom_port, self.http_port = free_port(), free_port()
         self.config = root / "orthanc.json"
+        plugins = [dicomweb_plugin()] if dicomweb else []
         self.config.write_text(json.dumps({
             "Name": "dicomnode-test", "StorageDirectory": str(root / "storage"), "IndexDirectory": str(root / "index"),
             "DicomAet": "ORTHANC", "DicomPort": self.dicom_port, "HttpPort": self.http_port,
             "RemoteAccessAllowed": False, "AuthenticationEnabled": False, "DicomCheckCalledAet": True,
-            "Plugins": [], "HttpsVerifyPeers": False, "ConcurrentJobs": 1, "StableAge": 1,
+            "Plugins": plugins, "HttpsVerifyPeers": False, "ConcurrentJobs": 1, "StableAge": 1,
+            "DicomWeb": {"Enable": dicomweb, "Root": "/dicom-web/", "EnableWado": dicomweb, "WadoRoot": "/wado",
+                         "Ssl": False, "StudiesMetadata": "Full", "SeriesMetadata": "Full"},
         }), encoding="utf-8")
         self.log = root / "orthanc.log"
         self.process: subprocess.Popen[bytes] | None = None
