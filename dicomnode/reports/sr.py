@@ -31,7 +31,12 @@ concept name; highdicom's default (260753009, SCT) "Source" is not what Stone lo
 Every measurement group carries geometry: OHIF reads ``coords[0]`` of every group and fails on a group
 without any; the study-level verdict therefore lives in the document-level qualitative evaluations, which
 OHIF skips and text viewers (Stone's text rendering, dsrdump) show. Each drawn item has its own tracking
-UID because OHIF merges the groups that share one.
+UID because OHIF merges the groups that share one. OHIF's SR adapters (Cornerstone3D
+``MeasurementReport``) hydrate a group into a measurement tool from the SCOORD under the group's *first NUM*,
+not the group-level one, and recognise a freehand outline only by a Tracking Identifier starting with
+:data:`FREEHAND_TOOL_PREFIX`: so the probability NUM repeats the region as an INFERRED FROM SCOORD (TID 300's
+spatial "INFERRED FROM" row; highdicom's TID 1410 builder refuses it, so it is added to the built group),
+and outline identifiers carry that prefix before their readable text.
 
 A negative or indeterminate result keeps an "Imaging Measurements" container with no group (OHIF reads the
 container; an empty Content Sequence would be invalid DICOM). Stone's TID 1500 parser requires a Content
@@ -46,6 +51,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from copy import deepcopy
 
 import highdicom as hd
 import numpy as np
@@ -113,6 +119,17 @@ def summary_text(prediction: Prediction, context: ReportContext) -> str:
     return text + " AI result, not for diagnostic use; to be reviewed by a radiologist."
 
 
+FREEHAND_TOOL_PREFIX = "Cornerstone3DTools@^0.1.0:PlanarFreehandROI:"
+"""Tracking Identifier prefix by which OHIF's SR adapters hydrate an outline into its freehand ROI tool."""
+
+
+def _inferred_from(region: hd.sr.ImageRegion) -> Dataset:
+    """The group's Image Region again, as the INFERRED FROM SCOORD child of its first NUM (TID 300 row 10)."""
+    copy = deepcopy(region)
+    copy.RelationshipType = REL.INFERRED_FROM.value
+    return copy
+
+
 def _region_group(
     item: KeySlice, ds: Dataset, context: ReportContext, algorithm: hd.sr.AlgorithmIdentification,
     graphic: str, points: np.ndarray,
@@ -127,11 +144,11 @@ def _region_group(
     if outline and item.region.area_mm2 is not None:
         measurements.append(hd.sr.Measurement(name=c.AREA, value=round(item.region.area_mm2, 2), unit=c.SQUARE_MM))
     part = "outline" if outline else "centre"
-    return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+    label = f"{c.ABBREVIATIONS[item.label]} {part}, key slice {item.rank} (instance {ds.get('InstanceNumber', '?')})"
+    group = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
             uid=context.uids.tracking(item.label, str(ds.SOPInstanceUID), part),
-            identifier=f"{c.ABBREVIATIONS[item.label]} {part}, key slice {item.rank} "
-                       f"(instance {ds.get('InstanceNumber', '?')})",
+            identifier=f"{FREEHAND_TOOL_PREFIX}{label}" if outline else label,
         ),
         referenced_region=region,
         finding_type=c.FINDINGS[item.label],
@@ -139,6 +156,9 @@ def _region_group(
         finding_sites=[hd.sr.FindingSite(c.FINDING_SITES[item.label])],
         measurements=measurements,
     )
+    num = next(content for content in group[0].ContentSequence if content.ValueType == "NUM")
+    num.ContentSequence = DicomSequence([*num.get("ContentSequence", []), _inferred_from(region)])
+    return group
 
 
 def finding_groups(

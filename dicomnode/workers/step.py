@@ -5,7 +5,9 @@ What it does, each stage timed into ``jobs.timings``::
     Ticket (job id, series UID, snapshot of instances)
       -> source datasets (read from storage)                         load_ms
       -> inference.Volume (HU, geometry, tilt)                       volume_ms
-      -> engine.predict(volume) -> Prediction                        inference_ms
+      -> intracranial mask + inference.domain.assess_domain          domain_ms
+         (out of the model's domain: the results say "indeterminate" and why)
+      -> engine.predict(volume, intracranial) -> Prediction          inference_ms
       -> reports: SR (TID 1500) + SEG + SC (dicomnode.reports)       reports_ms
       -> result files, durable, no transaction open                  enqueue_ms
          then outbox rows in a short transaction (dicomnode.delivery)
@@ -51,7 +53,9 @@ from dicomnode.errors import AnalysisError, ConfigError, UnusableSeries
 from dicomnode.reports import ReportContext, build_results
 from dicomnode.workers.runtime import ModelRuntime
 from dicomnode.workers.sources import complete_headers
+from inference.domain import assess_domain
 from inference.errors import VolumeError
+from inference.postprocess import series_intracranial_mask
 from inference.volume import Volume
 
 
@@ -97,9 +101,14 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
     timings["volume_ms"] = _ms(start)
 
     start = time.perf_counter()
+    intracranial = series_intracranial_mask(volume.hu, volume.spacing)
+    domain = assess_domain(volume, datasets, intracranial=intracranial)
+    timings["domain_ms"] = _ms(start)
+
+    start = time.perf_counter()
     engine = context.runtime.engine
     threshold = context.runtime.threshold
-    prediction = engine.predict(volume)
+    prediction = engine.predict(volume, intracranial=intracranial)
     timings["inference_ms"] = _ms(start)
 
     start = time.perf_counter()
@@ -107,6 +116,7 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
         job.series_uid, job.version, engine.info.model_hash, threshold,
         max_key_slices=context.config.reports.max_key_slices, parameters={"backend": engine.description},
         created_at=job.created_at, segmentation=context.config.reports.segmentation,
+        indeterminate_reasons=() if domain.in_domain else domain.reasons,
     )
     results = build_results(prediction, datasets, report, hu=volume.hu)
     timings["reports_ms"] = _ms(start)
@@ -132,6 +142,8 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
         "series_uid": job.series_uid,
         "slices": volume.num_slices,
         "tilt_degrees": round(volume.tilt_degrees, 2),
+        "in_domain": domain.in_domain,
+        "indeterminate_reasons": list(() if domain.in_domain else domain.reasons),
         "model": {**summary["model"], "hash": engine.info.model_hash, "trained": engine.info.trained},
         "objects": [{"sop_instance_uid": str(ds.SOPInstanceUID), "sop_class_uid": str(ds.SOPClassUID)} for ds in results],
         "delivered": newer is None,
