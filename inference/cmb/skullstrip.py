@@ -8,8 +8,9 @@ Here (after the k-means + morphology approach of the CMB literature, e.g. Afzal 
    CSF and dark tissue, brain and scalp;
 2. keep voxels brighter than the midpoint of the two upper centres, erode by ``erode_mm`` to cut the
    thin bridges between brain and scalp, keep the largest 3D connected component, dilate it back;
-3. fill holes slice by slice and close with a ``close_mm`` ball, so that dark lesions and veins inside the
-   brain stay inside the mask.
+3. close with a ``close_mm`` ball and fill holes slice by slice, so that dark lesions and veins inside the
+   brain stay inside the mask. The end slices are repeated during morphology, so a brain that fills the
+   first or last slice (partial coverage) is not eroded away there.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def brain_mask(magnitude: np.ndarray, spacing_mm: tuple[float, float, float], er
     sample = smooth[:: max(1, smooth.shape[0] // 24), ::2, ::2].ravel()
     centres = kmeans_1d(sample[sample > np.percentile(sample, 1)])
     threshold = (centres[1] + centres[2]) / 2
-    foreground = smooth > threshold
+    # repeat the end slices so that morphology does not eat a brain that fills the first or last slice
+    pad = int(np.ceil(max(erode_mm, close_mm) / spacing_mm[0])) + 1
+    foreground = np.pad(smooth > threshold, ((pad, pad), (0, 0), (0, 0)), mode="edge")
     erode = _ball(tuple(erode_mm / s for s in spacing_mm))
     core = ndimage.binary_erosion(foreground, erode)
     labels, n = ndimage.label(core)
@@ -55,6 +58,7 @@ def brain_mask(magnitude: np.ndarray, spacing_mm: tuple[float, float, float], er
     largest = labels == (int(np.argmax(sizes)) + 1)
     mask = ndimage.binary_dilation(largest, erode)
     mask = ndimage.binary_closing(mask, _ball(tuple(close_mm / s for s in spacing_mm)))
+    mask = mask[pad:-pad]
     for k in range(mask.shape[0]):
         mask[k] = ndimage.binary_fill_holes(mask[k])
     return mask

@@ -68,7 +68,7 @@ def dipole_field(chi_ppm: np.ndarray, spacing_mm: tuple[float, float, float], pa
     kernel[0, 0, 0] = 0.0
     spectrum = np.fft.rfftn(padded)
     spectrum *= kernel
-    field = np.fft.irfftn(spectrum, s=shape).astype(np.float32)
+    field = np.fft.irfftn(spectrum, s=shape, axes=(0, 1, 2)).astype(np.float32)
     return field[pads[0]:pads[0] + chi_ppm.shape[0], pads[1]:pads[1] + chi_ppm.shape[1],
                  pads[2]:pads[2] + chi_ppm.shape[2]]
 
