@@ -143,7 +143,7 @@ def train(train_path: Path, validation_path: Path, out_path: Path, config: Train
         if step % 150 == 0 or step == config.steps or out_of_time:
             p = np.clip(score(model, val_x), 1e-6, 1 - 1e-6)
             val_loss = float(-np.mean(val_y * np.log(p) + (1 - val_y) * np.log(1 - p)))
-            logger.info("step %d train loss %.4f val loss %.4f (%.0f s)", step, float(loss), val_loss,
+            logger.info("step %d train loss %.4f val loss %.4f (%.0f s)", step, loss.item(), val_loss,
                         time.monotonic() - started)
             if val_loss < best_loss:
                 best_loss, best_state = val_loss, {k: v.clone() for k, v in model.state_dict().items()}
