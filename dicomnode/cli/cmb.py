@@ -46,8 +46,11 @@ def dataset(config_path: Path | None, out_dir: Path, splits: tuple[str, ...]) ->
 @click.option("--time-budget", type=click.FloatRange(1.0), default=1200.0, show_default=True,
               help="Stop after this many seconds.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--lr", type=click.FloatRange(0.0, min_open=True), default=2e-3, show_default=True)
+@click.option("--init", "init_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Continue from this checkpoint.")
 def train(config_path: Path | None, data_dir: Path, out_path: Path, steps: int, time_budget: float,
-          seed: int) -> None:
+          seed: int, lr: float, init_path: Path | None) -> None:
     """Train the 3D residual patch classifier and choose its threshold on validation phantoms."""
     from inference.cmb.training import TrainConfig
     from inference.cmb.training import train as run_training
@@ -55,7 +58,8 @@ def train(config_path: Path | None, data_dir: Path, out_path: Path, steps: int, 
     load_or_exit(config_path)
     configure_logging()
     record = run_training(data_dir / "train.npz", data_dir / "validation.npz", out_path,
-                          TrainConfig(steps=steps, time_budget_s=time_budget, seed=seed))
+                          TrainConfig(steps=steps, time_budget_s=time_budget, seed=seed, lr=lr,
+                                      init=str(init_path or "")))
     click.echo(json.dumps({"threshold": record["threshold"], "validation": record["validation"]}, indent=2))
 
 
@@ -78,7 +82,7 @@ def evaluate(config_path: Path | None, data_dir: Path, split: str, weights: Path
     data = load_split(data_dir / f"{split}.npz")
     probabilities = score(model.network, centre_crop(data["patches"], magnitude_only))
     metrics = detection_metrics(data, probabilities, model.threshold, NMS_MM)
-    screening = detection_metrics(data, np.ones(len(probabilities)), 0.5, NMS_MM)
+    screening = detection_metrics(data, np.ones(len(probabilities)), 0.5, 0.0)   # every candidate kept
     metrics["screening_sensitivity"] = screening["sensitivity"]
     metrics["candidates_per_subject"] = len(probabilities) / len(data["seeds"])
     metrics["threshold"] = model.threshold
@@ -128,3 +132,32 @@ def predict(config_path: Path | None, files: tuple[Path, ...], weights: Path | N
                    f"{m.location.value}")
     for note in result.notes:
         click.echo(f"note: {note}")
+
+
+@cmb.command()
+@config_option
+@click.option("--data", "data_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("var/cmb"),
+              show_default=True, help="Directory holding validation.npz.")
+@click.option("--weights", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="Checkpoint whose threshold is (re)chosen and rewritten, with its .json sidecar.")
+@click.option("--max-fp-avg", type=click.FloatRange(0.0), default=0.5, show_default=True)
+def calibrate(config_path: Path | None, data_dir: Path, weights: Path, max_fp_avg: float) -> None:
+    """Choose the operating threshold on validation phantoms (highest sensitivity at FPavg <= max)."""
+    import torch
+
+    from inference.cmb.detector import NMS_MM, load_model
+    from inference.cmb.training import centre_crop, choose_threshold, load_split, score
+
+    load_or_exit(config_path)
+    model = load_model(weights)
+    data = load_split(data_dir / "validation.npz")
+    threshold, metrics = choose_threshold(data, score(model.network, centre_crop(data["patches"])), NMS_MM,
+                                          max_fp_avg)
+    checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
+    checkpoint["threshold"] = threshold
+    torch.save(checkpoint, weights)
+    sidecar = weights.with_suffix(".json")
+    record = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    record.update(threshold=threshold, validation=metrics, calibrated_on=str(data_dir / "validation.npz"))
+    sidecar.write_text(json.dumps(record, indent=2))
+    click.echo(json.dumps({"threshold": threshold, "validation": metrics}, indent=2))

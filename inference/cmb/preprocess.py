@@ -2,8 +2,9 @@
 
 Every study is brought to one analysis grid, :data:`ANALYSIS_SPACING_MM` (2 mm slices, 1 x 1 mm pixels),
 so that the screening thresholds and the CNN's 21^3 patches (42 x 21 x 21 mm) mean the same for every
-input: in-plane by linear interpolation of the complex signal (real and imaginary parts, so wrapped phase
-is never interpolated), across slices likewise when the slice step differs by more than 10 %.
+input. A grid finer by whole factors (0.5 mm pixels, 1 mm slices) is averaged into the larger voxel as a
+complex signal, as a coarser acquisition would; other grids are interpolated linearly (real and
+imaginary parts, so wrapped phase is never interpolated). Axes within 10 % of the target are kept.
 """
 
 from __future__ import annotations
@@ -40,7 +41,21 @@ def to_analysis_grid(magnitude: np.ndarray, phase: np.ndarray | None, spacing_mm
     zoom = [1.0 if abs(z - 1.0) < 0.1 else z for z in zoom]
     if all(z == 1.0 for z in zoom):
         return magnitude, phase, tuple(float(s) for s in spacing_mm), affine  # type: ignore[return-value]
-    if phase is None:
+    factors = [1.0 / z for z in zoom]
+    if all(abs(f - round(f)) < 1e-3 for f in factors):
+        # finer than the analysis grid by whole factors: average the complex signal into the larger voxel
+        f = tuple(int(round(v)) for v in factors)
+        signal = magnitude if phase is None else magnitude * np.exp(1j * phase).astype(np.complex64)
+        n = [s // k for s, k in zip(signal.shape, f)]
+        mean = np.zeros(n, dtype=signal.dtype)
+        for dz in range(f[0]):
+            for dy in range(f[1]):
+                for dx in range(f[2]):
+                    mean += signal[dz:n[0] * f[0]:f[0], dy:n[1] * f[1]:f[1], dx:n[2] * f[2]:f[2]]
+        mean /= f[0] * f[1] * f[2]
+        out_mag = np.abs(mean).astype(np.float32)
+        out_phase = None if phase is None else np.angle(mean).astype(np.float32)
+    elif phase is None:
         out_mag = ndimage.zoom(magnitude.astype(np.float32), zoom, order=1)
         out_phase = None
     else:

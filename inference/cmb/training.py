@@ -40,6 +40,7 @@ class TrainConfig:
     magnitude_only_rate: float = 0.15
     time_budget_s: float = 1200.0
     seed: int = 0
+    init: str = ""             # checkpoint to continue from (empty: random initialisation)
 
 
 def load_split(path: Path) -> dict[str, np.ndarray]:
@@ -124,6 +125,8 @@ def train(train_path: Path, validation_path: Path, out_path: Path, config: Train
     val_x = centre_crop(val["patches"])
     val_y = (val["kinds"] == 1).astype(np.float32)
     model = CmbResNet3d(config.width)
+    if config.init:
+        model.load_state_dict(torch.load(config.init, map_location="cpu", weights_only=True)["state_dict"])
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.steps)
     loss_fn = nn.BCEWithLogitsLoss()
@@ -155,7 +158,7 @@ def train(train_path: Path, validation_path: Path, out_path: Path, config: Train
     threshold, metrics = choose_threshold(val, score(model, val_x), NMS_MM)
     record = {"width": config.width, "threshold": threshold, "validation": metrics, "validation_loss": best_loss,
               "train_candidates": int(len(train_data["kinds"])), "train_positives": int(len(positives)),
-              "train_seeds": [int(s) for s in train_data["seeds"]],
+              "train_seeds": [int(s) for s in train_data["seeds"]], "version": "1.0.0",
               "validation_seeds": [int(s) for s in val["seeds"]], "steps": step, "config": config.__dict__}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": model.state_dict(), "width": config.width, "threshold": threshold}, out_path)
