@@ -9,6 +9,7 @@ sits on a microbleed, a calcification or a mimic (vein, sinus edge, noise).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +79,6 @@ def build_subject(split: str, seed: int) -> SubjectData:
 
 def save_split(subjects: list[SubjectData], path: Path) -> None:
     """Store one split as an ``.npz`` (patches, voxels, kinds, subject index) plus the truth as JSON text."""
-    import json
-
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, patches=np.concatenate([s.patches for s in subjects]),
              voxels=np.concatenate([s.voxels for s in subjects]),

@@ -5,7 +5,8 @@ Liu et al. (2019, NeuroImage 198:271) separate true microbleeds from mimics with
 the network tell paramagnetic microbleeds from diamagnetic calcifications by the sign of their dipole
 pattern. This network: a 3^3 stem at 21^3, three residual blocks (two 3^3 convolutions with batch
 normalisation and an identity or strided 1^3 shortcut) at 11^3, 6^3 and 6^3, global average pooling and a
-linear logit (small enough to train on two CPU cores). Channels: 0 = SWI (or magnitude) / brain median, 1 = high-pass phase / pi.
+linear logit (small enough to train on two CPU cores). Channels: 0 = SWI (or magnitude) / brain median,
+1 = high-pass phase / pi.
 """
 
 from __future__ import annotations
