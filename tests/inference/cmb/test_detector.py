@@ -11,6 +11,8 @@ from inference.cmb.evaluation import match, match_radius_mm
 from inference.cmb.location import LocationClass
 from inference.cmb.phantom.study import generate_swi_phantom
 
+pytestmark = pytest.mark.slow   # a whole-brain 72-slice phantom: about 8 s
+
 SEED = 9001
 assert all(SEED not in seeds for seeds in SPLITS.values())
 
