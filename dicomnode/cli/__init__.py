@@ -24,6 +24,7 @@ COMMANDS = {
     "phantom": "dicomnode.cli.phantom:phantom",
     "model": "dicomnode.cli.model:model",
     "train": "dicomnode.cli.train:train",
+    "cmb": "dicomnode.cli.cmb:cmb",
 }
 
 
