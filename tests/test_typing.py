@@ -24,12 +24,12 @@ COVERED = (
     "dicomnode/cli/__init__.py", "dicomnode/cli/audit.py", "dicomnode/cli/config_cmd.py", "dicomnode/cli/conformance.py",
     "dicomnode/cli/db_cmd.py", "dicomnode/cli/jobs.py", "dicomnode/cli/model.py", "dicomnode/cli/operating_point.py",
     "dicomnode/cli/options.py", "dicomnode/cli/outbox.py", "dicomnode/cli/phantom.py", "dicomnode/cli/serve.py",
-    "dicomnode/cli/worker.py",
+    "dicomnode/cli/worker.py", "dicomnode/cli/cmb.py",
     "dicomnode/workers/__init__.py", "dicomnode/workers/failures.py", "dicomnode/workers/pool.py",
     "dicomnode/workers/runtime.py", "dicomnode/workers/sources.py", "dicomnode/workers/step.py",
     "dicomnode/workers/worker.py",
     "inference/__init__.py", "inference/benchmark.py", "inference/checkpoint.py", "inference/errors.py",
-    "inference/export.py", "inference/intracranial.py", "inference/labels.py", "inference/preprocess.py", "inference/triton_config.py",
+    "inference/domain.py", "inference/export.py", "inference/intracranial.py", "inference/labels.py", "inference/preprocess.py", "inference/triton_config.py",
     "inference/triton_repository.py", "inference/volume.py", "inference/evaluation",
 )
 NOT_YET = (
@@ -37,6 +37,7 @@ NOT_YET = (
     "dicomnode/cli/train.py", "dicomnode/cli/evaluate.py",  # DataSource protocol lacks keys()/fill_cache()
     "inference/training", "inference/phantoms", "inference/network",  # numpy/torch annotations, **kwargs
     "inference/engines", "inference/prediction.py",
+    "inference/postprocess.py", "inference/realct", "inference/cmb",  # numpy returns typed Any, tuple lengths
 )
 
 

@@ -87,7 +87,7 @@ class OnnxRuntimeEngine(Engine):
     def description(self) -> str:
         return f"onnxruntime:{self.provider}"
 
-    def predict(self, volume: Volume) -> Prediction:
+    def predict(self, volume: Volume, intracranial: np.ndarray | None = None) -> Prediction:
         """As :meth:`Engine.predict`, with torch (used here only to preprocess) on one thread.
 
         torch's idle OpenMP workers spin between batches and take the cores ONNX Runtime needs; on two
@@ -97,7 +97,7 @@ class OnnxRuntimeEngine(Engine):
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return super().predict(volume)
+            return super().predict(volume, intracranial)
         finally:
             torch.set_num_threads(threads)
 
