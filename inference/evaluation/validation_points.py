@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ from inference.evaluation.predict import predict_source
 from inference.labels import LABELS
 from inference.realct.rsna_slices import RsnaSliceSource
 from inference.realct.source import SPLITS, RealInsertionSource
-from inference.training.sources import PhantomSource
+from inference.training.sources import DataSource, PhantomSource
 
 
 def main(argv: list[str]) -> None:
@@ -33,14 +34,14 @@ def main(argv: list[str]) -> None:
     weights = Path(argv[0])
     net, _ = load_model(weights)
     cache = Path("var/cache/eval")
-    parts = [PhantomSource(list(range(10000, 10100)), cache_dir=cache),
+    parts: list[DataSource] = [PhantomSource(list(range(10000, 10100)), cache_dir=cache),
              RealInsertionSource(Path("../shared/data/real-ct"), SPLITS["validation"], range(60), cache_dir=cache, reslice=False),
              RsnaSliceSource(Path("../shared/data/rsna-slices/labelled"))]
     preds = {part.name: predict_source(net, part) for part in parts}
     probs = np.concatenate([p.study_probs for p in preds.values()])
     labels = np.concatenate([p.study_labels for p in preds.values()])
     known = np.concatenate([p.study_known for p in preds.values()])
-    points = {"source": "phantoms+realct+rsna-slices", "level": "study", "min_sensitivity": 0.95, "n": int(len(probs)),
+    points: dict[str, Any] = {"source": "phantoms+realct+rsna-slices", "level": "study", "min_sensitivity": 0.95, "n": int(len(probs)),
               "thresholds": {}, "auc": {}}
     for c, label in enumerate(LABELS):
         y, p = labels[known[:, c], c], probs[known[:, c], c]
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> None:
             points["auc"][label] = roc_auc(y, p)
     points["per_source"] = {}
     for name, p in preds.items():
-        entry = {"n": int(len(p.study_probs)), "positives_any": int(p.study_labels[:, 0].sum())}
+        entry: dict[str, Any] = {"n": int(len(p.study_probs)), "positives_any": int(p.study_labels[:, 0].sum())}
         for c, label in enumerate(LABELS):
             y = p.study_labels[:, c]
             if 0 < y.sum() < len(y):

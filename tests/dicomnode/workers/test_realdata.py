@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from pydicom.uid import Comprehensive3DSRStorage
+from pydicom.uid import ComprehensiveSRStorage
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_sessionmaker
@@ -119,7 +119,7 @@ def test_every_real_series_yields_results_or_a_named_skip_reason(outcomes: list[
         if outcome.objects is None:
             assert NAMED.search(outcome.skip_reason), outcome.skip_reason
         else:
-            assert outcome.objects and outcome.objects[0]["sop_class_uid"] == str(Comprehensive3DSRStorage)
+            assert outcome.objects and outcome.objects[0]["sop_class_uid"] == str(ComprehensiveSRStorage)
 
 
 def test_expected_outcome_per_source(outcomes: list[Outcome]) -> None:
