@@ -44,7 +44,8 @@ def series_intracranial_mask(hu: np.ndarray, spacing: Sequence[float]) -> np.nda
         planes.append(n - 1)
     computed = intracranial_mask(np.asarray(hu)[planes], spacing)
     nearest = np.abs(np.arange(n)[:, None] - np.array(planes)[None, :]).argmin(axis=1)
-    return computed[nearest]
+    mask: np.ndarray = computed[nearest]
+    return mask
 
 
 def slice_gate(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:

@@ -31,13 +31,13 @@ COVERED = (
     "inference/__init__.py", "inference/benchmark.py", "inference/checkpoint.py", "inference/errors.py",
     "inference/domain.py", "inference/export.py", "inference/intracranial.py", "inference/labels.py", "inference/preprocess.py", "inference/triton_config.py",
     "inference/triton_repository.py", "inference/volume.py", "inference/evaluation",
+    "inference/postprocess.py", "inference/realct", "inference/cmb",
 )
 NOT_YET = (
     "dicomnode/scp",  # handlers.py, contexts.py, server.py: pynetdicom event and TLS argument types
     "dicomnode/cli/train.py", "dicomnode/cli/evaluate.py",  # DataSource protocol lacks keys()/fill_cache()
     "inference/training", "inference/phantoms", "inference/network",  # numpy/torch annotations, **kwargs
     "inference/engines", "inference/prediction.py",
-    "inference/postprocess.py", "inference/realct", "inference/cmb",  # numpy returns typed Any, tuple lengths
 )
 
 

@@ -21,6 +21,7 @@ Points closer than ``merge_mm`` are merged (the one found by both detectors, the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -114,13 +115,13 @@ def screen(swi: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, float, fl
     response = frst_dark(image, spacing_mm, mask)
     footprint = [max(1, int(round(p.merge_mm / s))) * 2 + 1 for s in spacing_mm]
     peaks = (response == ndimage.maximum_filter(response, size=footprint)) & (response > p.frst_threshold) & mask
-    frst_points = [tuple(int(v) for v in q) for q in np.argwhere(peaks)]
+    frst_points = [(int(q[0]), int(q[1]), int(q[2])) for q in np.argwhere(peaks)]
     thr_points = _threshold_points(ratio, mask, spacing_mm, p)
     scale = np.asarray(spacing_mm)
     found: list[tuple[tuple[int, int, int], bool, bool]] = (
         [(q, False, True) for q in thr_points] + [(q, True, False) for q in frst_points])
     found.sort(key=lambda item: ratio[item[0]])
-    kept: list[list] = []
+    kept: list[list[Any]] = []
     for point, f, t in found:
         for entry in kept:
             if np.linalg.norm((np.subtract(point, entry[0])) * scale) <= p.merge_mm + 1e-6:

@@ -168,7 +168,8 @@ def detect(magnitude: np.ndarray, phase: np.ndarray | None, spacing_mm: tuple[fl
         patient = prep.affine[:3, :3] @ v + prep.affine[:3, 3]
         input_voxel = to_input[:3, :3] @ patient + to_input[:3, 3]
         findings.append(Microbleed(
-            voxel=tuple(int(round(c)) for c in input_voxel), patient_mm=tuple(float(c) for c in patient),
+            voxel=(int(round(input_voxel[0])), int(round(input_voxel[1])), int(round(input_voxel[2]))),
+            patient_mm=(float(patient[0]), float(patient[1]), float(patient[2])),
             diameter_mm=apparent_diameter_mm(prep.swi, prep.mask, voxels[n], prep.spacing_mm),
             probability=float(probabilities[n]), location=brain.classify(patient)))
     timings.update(prepare=1e3 * (t1 - t0), screen=1e3 * (t2 - t1), classify=1e3 * (t3 - t2),

@@ -42,7 +42,7 @@ def frst_dark(image: np.ndarray, spacing_mm: tuple[float, float, float], mask: n
         Voxels whose gradient magnitude is below this quantile (inside the mask) do not vote.
     """
     img = image.astype(np.float32)
-    grads = np.gradient(img, *spacing_mm)
+    grads = [np.asarray(g) for g in np.gradient(img, *spacing_mm)]
     gmag = np.sqrt(sum(g * g for g in grads))
     voters = gmag > 0
     if mask is not None:

@@ -51,4 +51,5 @@ class CmbResNet3d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.stages(self.stem(x))
-        return self.head(y.mean(dim=(2, 3, 4))).squeeze(1)
+        logits: torch.Tensor = self.head(y.mean(dim=(2, 3, 4))).squeeze(1)
+        return logits

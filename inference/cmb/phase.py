@@ -36,7 +36,8 @@ def homodyne_highpass(magnitude: np.ndarray, phase: np.ndarray, spacing_mm: tupl
     z = magnitude.astype(np.float32) * np.exp(1j * phase.astype(np.float32)).astype(np.complex64)
     window = hann_lowpass_window(z.shape[1:], spacing_mm[1:], cutoff_mm)
     low = np.fft.ifft2(np.fft.fft2(z, axes=(1, 2)) * window, axes=(1, 2))
-    return np.angle(z * np.conj(low)).astype(np.float32)
+    highpass: np.ndarray = np.angle(z * np.conj(low)).astype(np.float32)
+    return highpass
 
 
 def swi_composite(magnitude: np.ndarray, hp_phase: np.ndarray, power: int = 4) -> np.ndarray:

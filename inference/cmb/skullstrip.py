@@ -49,15 +49,16 @@ def brain_mask(magnitude: np.ndarray, spacing_mm: tuple[float, float, float], er
     # repeat the end slices so that morphology does not eat a brain that fills the first or last slice
     pad = int(np.ceil(max(erode_mm, close_mm) / spacing_mm[0])) + 1
     foreground = np.pad(smooth > threshold, ((pad, pad), (0, 0), (0, 0)), mode="edge")
-    erode = _ball(tuple(erode_mm / s for s in spacing_mm))
+    erode = _ball((erode_mm / spacing_mm[0], erode_mm / spacing_mm[1], erode_mm / spacing_mm[2]))
     core = ndimage.binary_erosion(foreground, erode)
     labels, n = ndimage.label(core)
     if n == 0:
         return np.zeros(magnitude.shape, dtype=bool)
     sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, n + 1))
     largest = labels == (int(np.argmax(sizes)) + 1)
-    mask = ndimage.binary_dilation(largest, erode)
-    mask = ndimage.binary_closing(mask, _ball(tuple(close_mm / s for s in spacing_mm)))
+    mask: np.ndarray = ndimage.binary_dilation(largest, erode)
+    mask = ndimage.binary_closing(mask, _ball((close_mm / spacing_mm[0], close_mm / spacing_mm[1],
+                                               close_mm / spacing_mm[2])))
     mask = mask[pad:-pad]
     for k in range(mask.shape[0]):
         mask[k] = ndimage.binary_fill_holes(mask[k])

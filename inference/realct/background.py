@@ -49,7 +49,8 @@ class Background:
     @cached_property
     def near_skull(self) -> np.ndarray:
         """bool [z, y, x]: within three voxels of the skull (where the inner table is bone, not a foramen)."""
-        return ndi.binary_dilation(self.compartments.labels == SKULL, iterations=3)
+        near: np.ndarray = ndi.binary_dilation(self.compartments.labels == SKULL, iterations=3)
+        return near
 
 
 def prepare(volume: RealVolume, size: int = 256) -> Background:
@@ -69,7 +70,8 @@ def _largest_piece(mask: np.ndarray) -> np.ndarray:
     if count <= 1:
         return mask
     sizes = ndi.sum(mask, pieces, np.arange(1, count + 1))
-    return pieces == 1 + int(np.argmax(sizes))
+    largest: np.ndarray = pieces == 1 + int(np.argmax(sizes))
+    return largest
 
 
 def prepare_cached(root: Path, name: str, size: int = 256, cache_dir: Path | None = None) -> Background:
@@ -77,8 +79,9 @@ def prepare_cached(root: Path, name: str, size: int = 256, cache_dir: Path | Non
     path = None if cache_dir is None else Path(cache_dir) / f"realct-{name}-z{size}-v{CACHE_VERSION}.npz"
     if path is not None and path.is_file():
         data = np.load(path)
+        spacing = data["spacing"]
         comp = Compartments(data["labels"], data["intracranial"], data["depth_mm"], data["smooth_hu"],
-                            float(data["midline_x"]), tuple(float(s) for s in data["spacing"]))
+                            float(data["midline_x"]), (float(spacing[0]), float(spacing[1]), float(spacing[2])))
         return Background(name, data["hu"], comp, bool(data["hu_exact"]))
     background = prepare(load_real_volume(root, name), size)
     if path is not None:

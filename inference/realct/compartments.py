@@ -114,7 +114,7 @@ def _ventricles(deep_csf: np.ndarray, spacing: tuple[float, float, float], midli
                 width: float) -> np.ndarray:
     in_plane = np.zeros((3, 3, 3), bool)
     in_plane[1] = ndi.generate_binary_structure(2, 1)
-    opened = ndi.binary_opening(deep_csf, structure=in_plane)
+    opened: np.ndarray = ndi.binary_opening(deep_csf, structure=in_plane)
     pieces, count = ndi.label(opened)
     if count == 0:
         return opened

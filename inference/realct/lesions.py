@@ -93,8 +93,9 @@ def _pick(candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray | None
 
 
 def _box(centre: np.ndarray, radius_mm: float, bg: Background) -> tuple[slice, slice, slice]:
-    return tuple(slice(max(0, int(c - radius_mm / s) - 1), min(n, int(c + radius_mm / s) + 2))
-                 for c, s, n in zip(centre, bg.spacing, bg.hu.shape))
+    k, j, i = (slice(max(0, int(c - radius_mm / s) - 1), min(n, int(c + radius_mm / s) + 2))
+               for c, s, n in zip(centre, bg.spacing, bg.hu.shape))
+    return k, j, i
 
 
 def _grid(box: tuple[slice, slice, slice], bg: Background, centre: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -259,7 +260,8 @@ def _ivh(bg: Background, rng: np.random.Generator) -> Lesion | None:
     if ventricles.sum() * np.prod(bg.spacing) < 500:  # under 0.5 ml: nothing to fill
         return None
     points = np.argwhere(ventricles)
-    box = tuple(slice(int(lo), int(hi) + 1) for lo, hi in zip(points.min(0), points.max(0)))
+    k, j, i = (slice(int(lo), int(hi) + 1) for lo, hi in zip(points.min(0), points.max(0)))
+    box = (k, j, i)
     inside = ventricles[box]
     cast = rng.random() < 0.2
     rows = np.arange(box[1].start, box[1].stop)[None, :, None].astype(np.float32)

@@ -120,14 +120,15 @@ class RealInsertionSource:
         if path is not None and path.is_file():
             data = np.load(path)
             labels = data["slice_labels"].astype(np.float32)
-            spacing = tuple(float(v) for v in data["spacing"]) if "spacing" in data else None
+            stored = data["spacing"] if "spacing" in data else None
+            spacing = None if stored is None else (float(stored[0]), float(stored[1]), float(stored[2]))
             return Sample(str(data["key"]), data["hu"].astype(np.float32), labels, labels.max(axis=0), ALL_KNOWN, spacing)
         sample = self.make(index)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-            np.savez(tmp, hu=np.rint(sample.hu).astype(np.int16), slice_labels=sample.slice_labels, key=sample.key,
-                     spacing=np.array(sample.spacing))
+            np.savez(tmp, hu=np.rint(sample.hu).astype(np.int16), slice_labels=np.asarray(sample.slice_labels),
+                     key=sample.key, spacing=np.array(sample.spacing))
             tmp.replace(path)
         return sample
 

@@ -80,7 +80,8 @@ def tissue_signal(labels: np.ndarray, seq: Sequence) -> np.ndarray:
     for tissue, (pd, t1, t2s) in TISSUE_PROPERTIES.items():
         e1 = np.exp(-seq.tr_s / t1)
         lut[tissue] = pd * np.sin(alpha) * (1 - e1) / (1 - np.cos(alpha) * e1) * np.exp(-seq.te_s / t2s)
-    return lut[labels]
+    signal: np.ndarray = lut[labels]
+    return signal
 
 
 def block_mean(fine: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
@@ -88,7 +89,8 @@ def block_mean(fine: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
     fz, fy, fx = factors
     nz, ny, nx = (s // f for s, f in zip(fine.shape, factors))
     view = fine[: nz * fz, : ny * fy, : nx * fx].reshape(nz, fz, ny, fy, nx, fx)
-    return view.mean(axis=(1, 3, 5))
+    mean: np.ndarray = view.mean(axis=(1, 3, 5))
+    return mean
 
 
 def acquire(labels: np.ndarray, field_ppm: np.ndarray, factors: tuple[int, int, int], seq: Sequence,
@@ -105,7 +107,8 @@ def acquire(labels: np.ndarray, field_ppm: np.ndarray, factors: tuple[int, int, 
     sigma = white / snr_white
     noise = rng.normal(scale=sigma, size=(2, *image.shape)).astype(np.float32)
     image = image * np.exp(1j * background_phase).astype(np.complex64) + (noise[0] + 1j * noise[1])
-    return image.astype(np.complex64)
+    acquired: np.ndarray = image.astype(np.complex64)
+    return acquired
 
 
 def smooth_background_phase(shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
@@ -113,6 +116,8 @@ def smooth_background_phase(shape: tuple[int, int, int], rng: np.random.Generato
     z, y, x = np.meshgrid(*(np.linspace(-1, 1, n, dtype=np.float32) for n in shape), indexing="ij",
                           sparse=True)
     c = rng.uniform(-1, 1, size=7)
-    return (np.float32(rng.uniform(-np.pi, np.pi)) + np.float32(2.5 * c[0]) * x + np.float32(2.5 * c[1]) * y
-            + np.float32(1.5 * c[2]) * z + np.float32(2.0 * c[3]) * x * y + np.float32(2.0 * c[4]) * x * x
-            + np.float32(2.0 * c[5]) * y * y + np.float32(1.5 * c[6]) * z * z).astype(np.float32)
+    phase: np.ndarray = (
+        np.float32(rng.uniform(-np.pi, np.pi)) + np.float32(2.5 * c[0]) * x + np.float32(2.5 * c[1]) * y
+        + np.float32(1.5 * c[2]) * z + np.float32(2.0 * c[3]) * x * y + np.float32(2.0 * c[4]) * x * x
+        + np.float32(2.0 * c[5]) * y * y + np.float32(1.5 * c[6]) * z * z).astype(np.float32)
+    return phase

@@ -108,7 +108,8 @@ def generate_swi_phantom(seed: int, n_slices: int = 72, in_plane_mm: float = 1.0
     n_calc = int(rng.integers(0, 5)) if n_calcifications is None else n_calcifications
     snr = float(rng.uniform(15, 40)) if snr_white is None else snr_white
     spacing = (2.0, in_plane_mm, in_plane_mm)
-    factors = tuple(max(1, int(round(s / f))) for s, f in zip(spacing, FINE_MM))
+    fz, fy, fx = (max(1, int(round(s / f))) for s, f in zip(spacing, FINE_MM))
+    factors = (fz, fy, fx)
     fine_spacing = tuple(s / f for s, f in zip(spacing, factors))
     rows = int(np.ceil(2 * (axes[1] + 18) / in_plane_mm / 8) * 8)
     cols = int(np.ceil(2 * (axes[0] + 18) / in_plane_mm / 8) * 8)
