@@ -6,8 +6,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.ingest import InstanceInfo, add_instance
+from db.jobs import NewJob, Ticket, claim_next, create_job
+from db.models import utcnow
 
 
 def ct_slice(
@@ -88,3 +94,20 @@ def write_series(datasets: list[Dataset], folder: Path) -> list[Path]:
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def claimed_job(sessions: sessionmaker[Session], files: Sequence[Path], worker_id: str = "w1") -> Ticket:
+    """Record ``files`` (one series, already in storage) as received instances, queue a job for the series and
+    claim it as ``worker_id``: the ticket a worker would hand to the analysis step."""
+    for path in files:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        info = InstanceInfo(str(ds.SOPInstanceUID), str(ds.SOPClassUID), str(ds.StudyInstanceUID),
+                            str(ds.SeriesInstanceUID), str(ds.get("Modality", "CT")),
+                            str(ds.file_meta.TransferSyntaxUID), str(path), path.stat().st_size)
+        assert add_instance(sessions, info, None, lambda: None)
+    with sessions.begin() as session:
+        create_job(session, NewJob(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), "test", len(files),
+                                   len(files), utcnow()), None)
+    ticket = claim_next(sessions, worker_id)
+    assert ticket is not None
+    return ticket

@@ -17,14 +17,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_sessionmaker
-from db.ingest import InstanceInfo, add_instance
-from db.jobs import NewJob, claim_next, create_job
-from db.models import utcnow
 from dicomnode.config import Config
 from dicomnode.workers.runtime import ModelRuntime
 from dicomnode.workers.step import StepContext, run_analysis
 from inference.phantoms import generate_study, write_dicom
 from tests.conftest import migrated_engine
+from tests.factories import claimed_job
 
 
 @pytest.fixture
@@ -36,16 +34,7 @@ def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.mark.slow
 def test_rerunning_a_job_writes_the_same_bytes(sessions: sessionmaker[Session], tmp_path: Path) -> None:
     files = write_dicom(generate_study(seed=7, subtype="IPH", n_slices=8, size=96), tmp_path / "storage")
-    for number, path in enumerate(files):
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
-        info = InstanceInfo(str(ds.SOPInstanceUID), str(ds.SOPClassUID), str(ds.StudyInstanceUID),
-                            str(ds.SeriesInstanceUID), "CT", str(ds.file_meta.TransferSyntaxUID), str(path),
-                            path.stat().st_size)
-        assert add_instance(sessions, info, None, lambda: None)
-    with sessions.begin() as session:
-        create_job(session, NewJob(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), "test", len(files),
-                                   len(files), utcnow()), None)
-    ticket = claim_next(sessions, "w1")
+    ticket = claimed_job(sessions, files)
     assert ticket is not None and ticket.created_at is not None
     results = tmp_path / "results"
     config = Config(results={"dir": results}, inference={"backend": "torch", "device": "cpu", "threshold": 0.001})

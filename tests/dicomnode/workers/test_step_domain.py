@@ -16,14 +16,12 @@ from pydicom.uid import SegmentationStorage
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_sessionmaker
-from db.ingest import InstanceInfo, add_instance
-from db.jobs import NewJob, claim_next, create_job
-from db.models import utcnow
 from dicomnode.config import Config
 from dicomnode.workers.runtime import ModelRuntime
 from dicomnode.workers.step import StepContext, run_analysis
 from inference.phantoms import generate_study, write_dicom
 from tests.conftest import migrated_engine
+from tests.factories import claimed_job
 
 UNDETERMINED = "373068000"
 
@@ -50,15 +48,7 @@ def test_a_contrast_enhanced_series_gets_an_indeterminate_result(sessions: sessi
         ds = pydicom.dcmread(path)
         ds.ContrastBolusAgent = "IOPAMIDOL"
         ds.save_as(path)
-        info = InstanceInfo(str(ds.SOPInstanceUID), str(ds.SOPClassUID), str(ds.StudyInstanceUID),
-                            str(ds.SeriesInstanceUID), "CT", str(ds.file_meta.TransferSyntaxUID), str(path),
-                            path.stat().st_size)
-        assert add_instance(sessions, info, None, lambda: None)
-    with sessions.begin() as session:
-        create_job(session, NewJob(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), "test", len(files),
-                                   len(files), utcnow()), None)
-    ticket = claim_next(sessions, "w1")
-    assert ticket is not None
+    ticket = claimed_job(sessions, files)
     results = tmp_path / "results"
     config = Config(results={"dir": results}, inference={"backend": "torch", "device": "cpu"})
     context = StepContext(config=config, sessions=sessions, worker_id="w1", runtime=ModelRuntime(config))
