@@ -37,8 +37,6 @@ from dicomnode.reports.context import SEG_SERIES_NUMBER, ReportContext, carry_de
 from dicomnode.reports.findings import Findings
 from dicomnode.reports.identity import algorithm_parameters, algorithm_version, job_moment, series_description
 from dicomnode.reports.regions import BLOOD_HU
-from dicomnode.reports.render import LABEL_COLOURS
-from inference.labels import LABELS
 from inference.prediction import Prediction
 
 logger = logging.getLogger(__name__)
@@ -50,8 +48,7 @@ CONTENT_LABEL = "AI_ICH_REGIONS"
 def segment_descriptions(
     prediction: Prediction, context: ReportContext, labels: Sequence[str],
 ) -> list[hd.seg.SegmentDescription]:
-    """One segment per finding, numbered from 1 in ``labels`` order, each with its Recommended Display
-    CIELab Value (the colour of its curve in the summary image), which OHIF uses instead of a default."""
+    """One segment per finding, numbered from 1 in ``labels`` order."""
     algorithm = hd.AlgorithmIdentificationSequence(
         name=prediction.model_name or "unnamed model",
         family=c.ARTIFICIAL_INTELLIGENCE,
@@ -69,7 +66,6 @@ def segment_descriptions(
             tracking_uid=context.uids.tracking(label, "segment"),
             tracking_id=f"{c.DISPLAY_NAMES[label]} region",
             anatomic_regions=[c.FINDING_SITES[label]],
-            display_color=hd.color.CIELabColor.from_string(LABEL_COLOURS[LABELS.index(label)]),
         )
         for number, label in enumerate(labels, start=1)
     ]

@@ -52,8 +52,6 @@ def test_one_segment_per_positive_finding_on_its_slices(case, tmp_path: Path) ->
     assert subdural.algorithm_identification[0].AlgorithmName == "ich-test-net"
     assert subdural.tracking_uid == context.uids.tracking("subdural", "segment")
     assert [r.value for r in subdural.anatomic_regions] == [codes.DURA_MATER.value]
-    colours = {label: tuple(d.RecommendedDisplayCIELabValue) for label, d in described.items()}
-    assert len(set(colours.values())) == 2  # each finding its own colour, so OHIF needs no default
 
     # the subdural frames overlap the drawn bleed on their slices
     by_uid = {uid: i for i, uid in enumerate(prediction.sop_instance_uids)}
