@@ -63,6 +63,18 @@ class Node:
         if interrupted:
             log.warning("%d association(s) were open when the node last stopped; closed as interrupted", interrupted)
         reconciled = reconcile(self.scp.store, self.sessions)
+        # recorded before the port opens, so whoever can connect can also read what start-up did to storage
+        if reconciled.changed:
+            add_audit(
+                self.sessions,
+                new_event(
+                    "node",
+                    "success",
+                    f"storage reconciled at start-up: {len(reconciled.adopted)} file(s) without a row adopted, "
+                    f"{len(reconciled.set_aside)} set aside in .orphans, {len(reconciled.missing)} row(s) without a file removed (never acknowledged)",
+                    detail=reconciled.summary(),
+                ),
+            )
         self.scp.start()
         try:
             self.admin.start()
@@ -82,17 +94,6 @@ class Node:
                         "storage": reconciled.summary()},
             ),
         )
-        if reconciled.changed:
-            add_audit(
-                self.sessions,
-                new_event(
-                    "node",
-                    "success",
-                    f"storage reconciled at start-up: {len(reconciled.adopted)} file(s) without a row adopted, "
-                    f"{len(reconciled.set_aside)} set aside in .orphans, {len(reconciled.missing)} row(s) without a file removed (never acknowledged)",
-                    detail=reconciled.summary(),
-                ),
-            )
 
     def admin_status(self) -> NodeStatus:
         """What ``GET /health`` and ``GET /metrics`` report about the live components."""
