@@ -108,8 +108,8 @@ class Assembler:
         if series_snapshot(session, activity.series_uid) != (activity.instance_count, activity.max_instance_id):
             return []  # more instances arrived while the headers were read: judge again next tick
         latest = latest_job(session, activity.series_uid)
-        if (latest.id if latest else None) != activity.latest_job_id:
-            return []
+        if (latest.id if latest else None) != activity.latest_job_id or not verdicts:
+            return []  # another assembler judged it, or no enabled pipeline takes it
         ids = {"study_uid": activity.study_uid, "series_uid": activity.series_uid}
         record_event(
             session,

@@ -12,7 +12,7 @@ from db.models import utcnow
 from dicomnode import pipelines
 from dicomnode.assembly.assembler import Assembler
 from dicomnode.config import Config
-from tests.dicomnode.assembly.test_assembler import jobs, store
+from tests.dicomnode.assembly.test_assembler import audit, jobs, store
 from tests.factories import ct_series
 
 QUIET = {"quiet_seconds": 5.0, "release_grace_seconds": 1.0}
@@ -34,4 +34,4 @@ def test_no_job_when_no_pipeline_takes_the_series(
     store(sessions, ct_series(12, 32), tmp_path, None)
     config = Config(assembly=QUIET, pipelines={"ich_ct": {"enabled": False}})
     assert Assembler(config, sessions).tick(utcnow() + timedelta(seconds=6)) == []
-    assert jobs(sessions) == []
+    assert jobs(sessions) == [] and audit(sessions, "series-ready") == []
