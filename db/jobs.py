@@ -35,14 +35,15 @@ from db.text import bounded, bounded_detail
 QUEUED, RUNNING, SUCCEEDED, FAILED, SKIPPED = "queued", "running", "succeeded", "failed", "skipped"
 STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED, SKIPPED)
 FINAL_STATES = (SUCCEEDED, FAILED, SKIPPED)
+DEFAULT_PIPELINE = "ich_ct"  # the pipeline of jobs made before jobs named theirs (migration 0004)
 
 
 class Job(Base):
-    """One analysis of one version of a series (the instances stored when it became ready)."""
+    """One analysis of one version of a series (the instances stored when it became ready) by one pipeline."""
 
     __tablename__ = "jobs"
     __table_args__ = (
-        UniqueConstraint("series_uid", "version", name="uq_jobs_series_version"),
+        UniqueConstraint("pipeline", "series_uid", "version", name="uq_jobs_pipeline_series_version"),
         Index("ix_jobs_state_id", "state", "id"),
         Index("ix_jobs_study", "study_uid"),
     )
@@ -51,6 +52,8 @@ class Job(Base):
     study_uid: Mapped[str] = mapped_column(String(UID_LENGTH))
     series_uid: Mapped[str] = mapped_column(String(UID_LENGTH))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    pipeline: Mapped[str] = mapped_column(String(32), default=DEFAULT_PIPELINE, server_default=DEFAULT_PIPELINE)
+    inputs: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # input series UIDs; None: series_uid
     state: Mapped[str] = mapped_column(String(16), default=QUEUED)
     # why the series became ready: "released" (association released + grace), "quiet", or "retry"
     ready_rule: Mapped[str] = mapped_column(String(16))
@@ -85,6 +88,8 @@ class NewJob:
     skip_reason: str | None = None  # None: queue it
     detail: dict[str, Any] = field(default_factory=dict)
     max_attempts: int = 3
+    pipeline: str = DEFAULT_PIPELINE
+    inputs: tuple[str, ...] = ()  # the series the job reads; empty: the ready series alone
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class Ticket:
     worker_id: str
     detail: dict[str, Any]
     created_at: datetime | None = None  # when the job was created: the time its results carry
+    pipeline: str = DEFAULT_PIPELINE
+    inputs: tuple[str, ...] = ()  # the series the pipeline reads
 
 
 def superseded_by(session: Session, job_id: int) -> int | None:
@@ -116,14 +123,17 @@ def _ids(job: Job) -> dict[str, Any]:
 def create_job(session: Session, new: NewJob, previous: Job | None) -> Job:
     """Insert the next version of a series' job (``queued`` or ``skipped``) and supersede ``previous``.
 
-    The caller's transaction commits it; a concurrent creator of the same version fails the unique
-    constraint (``uq_jobs_series_version``) instead of making a duplicate.
+    ``previous`` is the latest job of the same series and pipeline. The caller's transaction commits it; a
+    concurrent creator of the same version fails the unique constraint (``uq_jobs_pipeline_series_version``)
+    instead of making a duplicate.
     """
     now = utcnow()
     job = Job(
         study_uid=new.study_uid,
         series_uid=new.series_uid,
         version=(previous.version + 1) if previous else 1,
+        pipeline=new.pipeline,
+        inputs=list(new.inputs or (new.series_uid,)),
         state=SKIPPED if new.skip_reason else QUEUED,
         ready_rule=new.ready_rule,
         reason=bounded(new.skip_reason) if new.skip_reason else None,
@@ -164,8 +174,12 @@ def _supersede(session: Session, old: Job, new: Job, now: datetime) -> None:
                  detail={"job_id": old.id, "superseded_by": new.id, "previous_state": previous_state}, **_ids(old))
 
 
-def latest_job(session: Session, series_uid: str) -> Job | None:
-    query = select(Job).where(Job.series_uid == series_uid).order_by(Job.version.desc()).limit(1)
+def latest_job(session: Session, series_uid: str, pipeline: str | None = None) -> Job | None:
+    """The newest job of a series, of one ``pipeline`` or of any."""
+    query = select(Job).where(Job.series_uid == series_uid)
+    if pipeline is not None:
+        query = query.where(Job.pipeline == pipeline)
+    query = query.order_by(Job.version.desc(), Job.id.desc()).limit(1)
     return session.scalars(query).first()
 
 
@@ -188,7 +202,8 @@ def claim_next(sessions: sessionmaker[Session], worker_id: str) -> Ticket | None
                      f"job {job.id} started on worker {worker_id} (attempt {job.attempts} of {job.max_attempts})",
                      detail={"job_id": job.id, "worker_id": worker_id, "attempt": job.attempts}, **_ids(job))
         return Ticket(job.id, job.study_uid, job.series_uid, job.version, job.attempts, job.max_attempts,
-                      job.instance_count, job.max_instance_id, worker_id, dict(job.detail or {}), job.created_at)
+                      job.instance_count, job.max_instance_id, worker_id, dict(job.detail or {}), job.created_at,
+                      job.pipeline, tuple(job.inputs or (job.series_uid,)))
 
 
 def heartbeat(sessions: sessionmaker[Session], job_id: int, worker_id: str) -> bool:

@@ -215,6 +215,12 @@ class DeliverySection(_Section):
     network_timeout: float = Field(60.0, gt=0)
 
 
+class PipelineSection(_Section):
+    """``[pipelines.<name>]``: whether the assembler offers ready series to that pipeline."""
+
+    enabled: bool = True
+
+
 class Config(BaseSettings):
     """The effective configuration of one node process."""
 
@@ -234,6 +240,7 @@ class Config(BaseSettings):
     results: ResultsSection = ResultsSection()
     reports: ReportsSection = ReportsSection()
     delivery: DeliverySection = DeliverySection()
+    pipelines: dict[str, PipelineSection] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -246,6 +253,10 @@ class Config(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML file arrives as init arguments; the environment overrides it.
         return env_settings, init_settings
+
+    def pipeline(self, name: str) -> PipelineSection:
+        """The ``[pipelines.<name>]`` section; a pipeline without one is enabled."""
+        return self.pipelines.get(name, PipelineSection())
 
     def masked(self) -> dict[str, Any]:
         """The configuration as plain data with secrets replaced by ``***``."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydicom.uid import UID
 
 from dicomnode.delivery.scu import TRANSFER_SYNTAXES as SCU_TRANSFER_SYNTAXES
-from dicomnode.reports import PRODUCED_SOP_CLASSES
+from dicomnode.pipelines import produced_sop_classes
 from dicomnode.scp.contexts import storage_sop_classes, transfer_syntaxes, verification_sop_class
 
 STATEMENT = Path(__file__).resolve().parents[1] / "conformance" / "DICOM_Conformance_Statement.md"
@@ -46,9 +46,10 @@ def scp_transfer_syntaxes_table() -> str:
 
 
 def scu_sop_classes_table() -> str:
-    """PS3.2 A.4.1.2.2: SOP classes the node sends as Storage SCU, each proposed with these transfer syntaxes."""
+    """PS3.2 A.4.1.2.2: SOP classes the node sends as Storage SCU (what its pipelines produce), each proposed
+    with these transfer syntaxes."""
     syntaxes = ", ".join(f"{_name(str(uid))} `{uid}`" for uid in SCU_TRANSFER_SYNTAXES)
-    rows = [(_name(uid), f"`{uid}`", "SCU", syntaxes) for uid in PRODUCED_SOP_CLASSES]
+    rows = [(_name(uid), f"`{uid}`", "SCU", syntaxes) for uid in produced_sop_classes()]
     return _table(("SOP Class", "SOP Class UID", "Role", "Transfer Syntaxes proposed"), rows)
 
 

@@ -27,7 +27,7 @@ COVERED = (
     "dicomnode/cli/worker.py", "dicomnode/cli/cmb.py",
     "dicomnode/workers/__init__.py", "dicomnode/workers/failures.py", "dicomnode/workers/pool.py",
     "dicomnode/workers/runtime.py", "dicomnode/workers/sources.py", "dicomnode/workers/step.py",
-    "dicomnode/workers/worker.py",
+    "dicomnode/workers/worker.py", "dicomnode/workers/dispatch.py", "dicomnode/pipelines",
     "inference/__init__.py", "inference/benchmark.py", "inference/checkpoint.py", "inference/errors.py",
     "inference/domain.py", "inference/export.py", "inference/intracranial.py", "inference/labels.py", "inference/preprocess.py", "inference/triton_config.py",
     "inference/triton_repository.py", "inference/volume.py", "inference/evaluation",

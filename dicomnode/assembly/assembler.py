@@ -1,4 +1,7 @@
-"""One assembly pass: find series with new instances, judge readiness, apply selection, create jobs.
+"""One assembly pass: find series with new instances, judge readiness, ask each pipeline, create jobs.
+
+A ready series is offered to every enabled pipeline (:mod:`dicomnode.pipelines`); each one that does not
+answer "not applicable" gets a job of its own, queued or skipped with the pipeline's reasons.
 
 Called on every scheduler tick (:mod:`dicomnode.scheduler`). The database is the only state: the pass
 looks at series with instances received recently (enough to catch every series still waiting for a rule),
@@ -22,13 +25,18 @@ from db.models import utcnow
 from db.series import SeriesActivity, pending_series, series_instances, series_received_since, series_snapshot
 from dicomnode.assembly.headers import read_headers
 from dicomnode.assembly.readiness import Readiness, evaluate
-from dicomnode.assembly.selection import Selection, select_series
 from dicomnode.config import Config
+from dicomnode.pipelines import enabled_pipelines
+from dicomnode.pipelines.base import InputSet, NotApplicable, Refusal
 
 log = logging.getLogger(__name__)
 
 RECENT_MARGIN_SECONDS = 60.0
 """Look-back beyond quiet + grace for the incremental pass (covers slow commits and tick delays)."""
+
+
+Verdicts = list[tuple[str, InputSet | Refusal]]
+"""What the pipelines that take a series said about it: (pipeline name, verdict)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Decision:
     series_uid: str
     state: str
     readiness: Readiness
+    pipeline: str
 
 
 class Assembler:
@@ -45,6 +54,7 @@ class Assembler:
     def __init__(self, config: Config, sessions: sessionmaker[Session]) -> None:
         self.config = config
         self.sessions = sessions
+        self.pipelines = enabled_pipelines(config)
         self._last_full_scan: float | None = None
 
     def tick(self, now: datetime | None = None) -> list[Decision]:
@@ -64,35 +74,42 @@ class Assembler:
         for activity in activities:
             readiness = evaluate(activity, now, assembly.quiet_seconds, assembly.release_grace_seconds)
             if readiness is not None:
-                decision = self._decide(activity, readiness)
-                if decision is not None:
-                    decisions.append(decision)
+                decisions += self._decide(activity, readiness)
         return decisions
 
-    def _decide(self, activity: SeriesActivity, readiness: Readiness) -> Decision | None:
+    def _decide(self, activity: SeriesActivity, readiness: Readiness) -> list[Decision]:
         with self.sessions() as session:
             refs = series_instances(session, activity.series_uid, activity.max_instance_id)
         started = time.perf_counter()
         headers, unreadable = read_headers(refs)
-        selection = select_series(headers, self.config.selection)
-        if unreadable:
-            selection.reasons.insert(0, f"{len(unreadable)} stored instance file(s) cannot be read")
-        selection.facts["selection_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        verdicts: Verdicts = []
+        for pipeline in self.pipelines:
+            verdict = pipeline.select(headers, self.config)
+            if isinstance(verdict, NotApplicable):
+                continue
+            if unreadable:
+                unread = f"{len(unreadable)} stored instance file(s) cannot be read"
+                reasons = verdict.reasons if isinstance(verdict, Refusal) else []
+                verdict = Refusal([unread, *reasons], verdict.facts)
+            verdicts.append((pipeline.name, verdict))
+        selection_ms = round((time.perf_counter() - started) * 1000, 1)
+        for _, verdict in verdicts:
+            verdict.facts["selection_ms"] = selection_ms
         try:
             with self.sessions.begin() as session:
-                return self._record(session, activity, readiness, selection)
+                return self._record(session, activity, readiness, verdicts)
         except IntegrityError:
             log.info("series %s: another assembler created this job version first", activity.series_uid)
-            return None
+            return []
 
     def _record(
-        self, session: Session, activity: SeriesActivity, readiness: Readiness, selection: Selection
-    ) -> Decision | None:
+        self, session: Session, activity: SeriesActivity, readiness: Readiness, verdicts: Verdicts
+    ) -> list[Decision]:
         if series_snapshot(session, activity.series_uid) != (activity.instance_count, activity.max_instance_id):
-            return None  # more instances arrived while the headers were read: judge again next tick
-        previous = latest_job(session, activity.series_uid)
-        if (previous.id if previous else None) != activity.latest_job_id:
-            return None
+            return []  # more instances arrived while the headers were read: judge again next tick
+        latest = latest_job(session, activity.series_uid)
+        if (latest.id if latest else None) != activity.latest_job_id or not verdicts:
+            return []  # another assembler judged it, or no enabled pipeline takes it
         ids = {"study_uid": activity.study_uid, "series_uid": activity.series_uid}
         record_event(
             session,
@@ -103,20 +120,25 @@ class Assembler:
             detail={"rule": readiness.rule, "instances": activity.instance_count, "version": activity.latest_version + 1},
             **ids,
         )
-        new = NewJob(
-            study_uid=activity.study_uid,
-            series_uid=activity.series_uid,
-            ready_rule=readiness.rule,
-            instance_count=activity.instance_count,
-            max_instance_id=activity.max_instance_id,
-            last_received_at=activity.last_received_at,
-            skip_reason=None if selection.accepted else selection.reason,
-            detail=selection.facts,
-            max_attempts=self.config.inference.max_attempts,
-        )
-        job = create_job(session, new, previous)
-        log.info(
-            "series %s ready (%s): job %d version %d %s%s", activity.series_uid, readiness.rule, job.id, job.version,
-            job.state, f" ({job.reason})" if job.reason else "",
-        )
-        return Decision(job.id, activity.series_uid, job.state, readiness)
+        decisions = []
+        for pipeline, verdict in verdicts:
+            new = NewJob(
+                study_uid=activity.study_uid,
+                series_uid=activity.series_uid,
+                ready_rule=readiness.rule,
+                instance_count=activity.instance_count,
+                max_instance_id=activity.max_instance_id,
+                last_received_at=activity.last_received_at,
+                skip_reason=verdict.reason if isinstance(verdict, Refusal) else None,
+                detail=verdict.facts,
+                max_attempts=self.config.inference.max_attempts,
+                pipeline=pipeline,
+                inputs=verdict.series_uids if isinstance(verdict, InputSet) else (),
+            )
+            job = create_job(session, new, latest_job(session, activity.series_uid, pipeline))
+            log.info(
+                "series %s ready (%s): %s job %d version %d %s%s", activity.series_uid, readiness.rule, pipeline,
+                job.id, job.version, job.state, f" ({job.reason})" if job.reason else "",
+            )
+            decisions.append(Decision(job.id, activity.series_uid, job.state, readiness, pipeline))
+        return decisions

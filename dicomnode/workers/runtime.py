@@ -41,13 +41,6 @@ class ModelRuntime:
         log.info("model %s %s ready on %s", info.name, info.version, engine.description)
         return engine
 
-    def warm_up(self) -> None:
-        """Load the model now, so the first job does not wait for it; a failure is left for the jobs to report."""
-        try:
-            self.engine  # noqa: B018 - the property builds and caches the engine
-        except Exception as exc:  # noqa: BLE001 - every job will fail with this error, recorded in its row
-            log.error("the model could not be loaded: %s: %s", type(exc).__name__, exc)
-
     @property
     def threshold(self) -> float:
         configured = self.config.inference.threshold

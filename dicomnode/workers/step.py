@@ -28,8 +28,10 @@ Contract:
 - Check ``context.stopping`` between long phases if you can stop early; the worker also interrupts the
   step on SIGTERM and gives the job back to the queue.
 
-``inference.analysis_step = "module:function"`` names another step with the same signature (tests use
-it for a slow step; a deployment could use it for a site-specific one).
+The worker's default step is :func:`dicomnode.workers.dispatch.run_pipeline`, which runs each job by its
+pipeline (:mod:`dicomnode.pipelines`); the hemorrhage pipeline runs :func:`run_analysis`.
+``inference.analysis_step = "module:function"`` names another step with the same signature for every job
+(tests use it for a slow step; a deployment could use it for a site-specific one).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from dicomnode.config import Config
 from dicomnode.delivery import enqueue, write_results
 from dicomnode.errors import AnalysisError, ConfigError, UnusableSeries
 from dicomnode.reports import ReportContext, build_results
+from dicomnode.workers.dispatch import PipelineModels, run_pipeline
 from dicomnode.workers.runtime import ModelRuntime
 from dicomnode.workers.sources import complete_headers
 from inference.domain import assess_domain
@@ -61,13 +64,17 @@ from inference.volume import Volume
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step may use: configuration, database sessions, the loaded model, who runs it, a stop request."""
+    """What a step may use: configuration, database sessions, the loaded model, who runs it, a stop request.
+
+    ``runtime`` is the hemorrhage model; ``models`` holds the model of each pipeline the worker has run.
+    """
 
     config: Config
     sessions: sessionmaker[Session]
     worker_id: str
     runtime: ModelRuntime
     stopping: threading.Event = field(default_factory=threading.Event)
+    models: PipelineModels = field(default_factory=PipelineModels)
 
 
 @dataclass(frozen=True)
@@ -169,10 +176,10 @@ def _load(job: Ticket, context: StepContext) -> list[pydicom.Dataset]:
 
 
 def load_step(config: Config) -> Step:
-    """The configured step (``inference.analysis_step``), or :func:`run_analysis`."""
+    """The configured step (``inference.analysis_step``), or :func:`~dicomnode.workers.dispatch.run_pipeline`."""
     name = config.inference.analysis_step
     if not name:
-        return run_analysis
+        return run_pipeline
     module_name, _, attribute = name.partition(":")
     try:
         step = getattr(importlib.import_module(module_name), attribute)

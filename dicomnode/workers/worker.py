@@ -27,8 +27,9 @@ from db.jobs import Ticket, claim_next, fail, finish, heartbeat, release, requeu
 from dicomnode.config import Config
 from dicomnode.errors import UnusableSeries
 from dicomnode.workers.failures import describe_failure, is_internal
+from dicomnode.workers.dispatch import PipelineModels, run_pipeline
 from dicomnode.workers.runtime import ModelRuntime
-from dicomnode.workers.step import StepContext, load_step, run_analysis
+from dicomnode.workers.step import StepContext, load_step
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Worker:
         self.sessions = make_sessionmaker(self.engine)
         self.step = load_step(config)
         self.runtime = ModelRuntime(config)
+        self.models = PipelineModels()
         self.stopping = threading.Event()
         self._in_step = False
         self._last_stale_check = 0.0
@@ -92,8 +94,8 @@ class Worker:
         inference = self.config.inference
         log.info("worker %s started", self.worker_id)
         try:
-            if self.step is run_analysis:
-                self.runtime.warm_up()
+            if self.step is run_pipeline:
+                self.models.warm_up(self.config)
             while not self.stopping.is_set():
                 if self.parent_pid is not None and os.getppid() != self.parent_pid:
                     log.warning("worker %s: parent process %d is gone; stopping", self.worker_id, self.parent_pid)
@@ -127,11 +129,11 @@ class Worker:
 
     def run_job(self, ticket: Ticket) -> None:
         """Run the step for one claimed job and record how it ended."""
-        log.info("worker %s runs job %d (series %s, attempt %d)", self.worker_id, ticket.id, ticket.series_uid,
-                 ticket.attempt)
+        log.info("worker %s runs job %d (%s, series %s, attempt %d)", self.worker_id, ticket.id, ticket.pipeline,
+                 ticket.series_uid, ticket.attempt)
         beat = _Heartbeat(self, ticket, self.config.inference.heartbeat_seconds)
         beat.start()
-        context = StepContext(self.config, self.sessions, self.worker_id, self.runtime, self.stopping)
+        context = StepContext(self.config, self.sessions, self.worker_id, self.runtime, self.stopping, self.models)
         start = time.perf_counter()
         try:
             try:
