@@ -9,6 +9,8 @@ sidecar with the same stem::
 Trained weights ship inside the package as ``inference/weights/hemorrhage.pt`` (+ ``.json``). Until they
 exist, :func:`load_model` builds the network with randomly initialised weights from a fixed seed and names
 the version ``untrained-random-init``: its probabilities carry no clinical or diagnostic meaning.
+A sidecar may carry ``calibration`` (per-label temperatures, :mod:`inference.evaluation.calibration`), which
+the engines apply; its thresholds are then on the calibrated scale.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import torch
 
 from inference.errors import WeightsError
+from inference.evaluation.calibration import Calibration
 from inference.network import HemorrhageNet, ModelConfig
 
 logger = logging.getLogger(__name__)
@@ -45,6 +48,8 @@ class ModelInfo:
     model_hash: str
     weights_path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration | None = None
+    """Temperatures the engines apply to the probabilities (the sidecar's ``calibration``), or None."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +61,7 @@ class ModelInfo:
             "model_hash": self.model_hash,
             "weights_path": self.weights_path,
             **({"extra": self.extra} if self.extra else {}),
+            **({"calibration": dict(self.calibration.temperatures)} if self.calibration else {}),
         }
 
 
@@ -103,8 +109,9 @@ def load_checkpoint(weights: Path) -> tuple[HemorrhageNet, ModelInfo]:
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
         config = ModelConfig.from_dict(meta.get("config", {}))
         threshold = float(meta.get("threshold", DEFAULT_THRESHOLD))
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise WeightsError(f"sidecar {sidecar} is not valid (config/threshold): {exc}") from exc
+        calibration = Calibration.from_sidecar(meta)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise WeightsError(f"sidecar {sidecar} is not valid (config/threshold/calibration): {exc}") from exc
     if not 0.0 < threshold < 1.0:
         raise WeightsError(f"sidecar {sidecar}: threshold must lie in (0, 1), got {threshold}")
     try:
@@ -118,7 +125,7 @@ def load_checkpoint(weights: Path) -> tuple[HemorrhageNet, ModelInfo]:
     info = ModelInfo(
         name=str(meta.get("name", default_name(config))), version=str(meta.get("version", "unversioned")),
         trained=bool(meta.get("trained", True)), threshold=threshold, config=config,
-        model_hash=state_hash(net), weights_path=str(weights),
+        model_hash=state_hash(net), weights_path=str(weights), calibration=calibration,
     )
     logger.info("loaded weights %s (%s %s)", weights, info.name, info.version)
     return net, info

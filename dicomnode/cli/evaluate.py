@@ -83,7 +83,7 @@ def evaluate(source: str, data: Path | None, seeds: str, size: int, slices: int 
     if info.weights_path:
         meta = json.loads(sidecar_path(Path(info.weights_path)).read_text(encoding="utf-8"))
     thresholds, default, described = _thresholds(meta, operating_point, level, info.threshold)
-    predictions = predict_source(net, src, progress=True)
+    predictions = predict_source(net, src, progress=True, calibration=info.calibration)
     result = evaluate_predictions(predictions, level, thresholds, default, n_resamples=bootstrap)
     result.update({
         "source": source, "data": str(data) if data else None, "seeds": seeds if source in ("phantoms", "realct") else None,

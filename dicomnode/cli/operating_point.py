@@ -54,7 +54,7 @@ def operating_point(weights: Path, source: str, data: Path | None, seeds: str, s
     level = "encoder" if source == "png" else "study"
     validation = build_source(source, data, seeds=seeds, split=split, size=size, cache_dir=cache,
                               input_size=info.config.input_size)
-    points = operating_points(net, validation, level, min_sensitivity)
+    points = operating_points(net, validation, level, min_sensitivity, info.calibration)
     if level == "study" and "any" not in points["thresholds"]:
         raise click.ClickException("the validation data need studies with and without hemorrhage")
     current = json.loads(sidecar_path(weights).read_text(encoding="utf-8")).get("operating_points", {})

@@ -4,7 +4,11 @@ An engine turns a :class:`~inference.volume.Volume` into a :class:`~inference.pr
 preprocess and encode the slices batch by batch (so a long series never holds more than one batch of
 activations), then run the sequence part once over all slice features, then restrict the result to the
 intracranial space (:func:`inference.postprocess.restrict_to_brain`: slices with little or no brain carry
-no finding, saliency only inside the skull).
+no finding, saliency only inside the skull), then apply the model's calibration (per-label temperatures,
+:class:`inference.evaluation.calibration.Calibration`) to the slice and study probabilities when its sidecar
+has one. The map is increasing and comes last, so a study probability stays at most its highest slice
+probability and the sidecar's thresholds, moved to the calibrated scale by the same map, make the decisions
+they made before.
 """
 
 from __future__ import annotations
@@ -105,6 +109,9 @@ class Engine(ABC):
             raise ValueError(f"intracranial mask {intracranial.shape} does not match the volume {volume.hu.shape}")
         slice_probs, study_probs, maps = restrict_to_brain(slice_probs, study_probs, np.concatenate(saliency),
                                                            intracranial, volume.spacing)
+        if self.info.calibration is not None:
+            slice_probs = self.info.calibration.apply(slice_probs)
+            study_probs = self.info.calibration.apply(study_probs)
         end = time.perf_counter()
         timings["intracranial"] = end - tick
         timings["total"] = end - start

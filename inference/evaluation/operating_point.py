@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from inference.checkpoint import sidecar_path
+from inference.evaluation.calibration import Calibration
 from inference.evaluation.metrics import MIN_SENSITIVITY, choose_threshold, roc_auc
 from inference.evaluation.predict import predict_source
 from inference.labels import LABELS
@@ -30,9 +31,10 @@ POINT_KEYS = {"study": "study", "encoder": "extra_encoder"}
 
 
 def operating_points(net: HemorrhageNet, source: DataSource, level: str = "study",
-                     min_sensitivity: float = MIN_SENSITIVITY) -> dict[str, Any]:
-    """Per-class thresholds reaching ``min_sensitivity`` on ``source`` at ``level`` (plus AUCs, counts)."""
-    probs, labels, known = predict_source(net, source).level(level)
+                     min_sensitivity: float = MIN_SENSITIVITY, calibration: Calibration | None = None) -> dict[str, Any]:
+    """Per-class thresholds reaching ``min_sensitivity`` on ``source`` at ``level`` (plus AUCs, counts), on the
+    scale of ``calibration`` (the weights' own, so that the thresholds match what the engines report)."""
+    probs, labels, known = predict_source(net, source, calibration=calibration).level(level)
     points: dict[str, Any] = {"source": source.name, "level": level, "min_sensitivity": min_sensitivity,
                               "n": int(len(probs)), "thresholds": {}, "auc": {}}
     for c, label in enumerate(LABELS):

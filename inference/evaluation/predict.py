@@ -5,7 +5,9 @@ weights are on (the CPU, or the GPU during a CUDA training run): the slices are 
 and encoded in batches, then the sequence part reads all slice features.
 The encoder's auxiliary per-slice classifier (the CAM head) is collected too, for slice-level sets.
 When a sample's spacing is known, the slice and study probabilities are restricted to the intracranial
-space as every engine does (:func:`inference.postprocess.restrict_to_brain`).
+space as every engine does (:func:`inference.postprocess.restrict_to_brain`), and with a ``calibration``
+(the sidecar's, :attr:`inference.checkpoint.ModelInfo.calibration`) they are then calibrated as the engines
+calibrate them; the encoder's probabilities are never calibrated.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from inference.evaluation.calibration import Calibration
 from inference.network import HemorrhageNet
 from inference.postprocess import restrict_to_brain, series_intracranial_mask
 from inference.preprocess import apply_windows
@@ -62,10 +65,12 @@ class SourcePredictions:
 
 @torch.no_grad()
 def run_series(net: HemorrhageNet, hu: np.ndarray, batch_size: int = 32,
-               spacing: tuple[float, float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               spacing: tuple[float, float, float] | None = None,
+               calibration: Calibration | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """HU series -> (slice probabilities [N, 6], study probabilities [6], encoder probabilities [N, 6]).
 
-    With ``spacing`` (mm, of ``hu``) the slice and study probabilities are restricted to the intracranial space.
+    With ``spacing`` (mm, of ``hu``) the slice and study probabilities are restricted to the intracranial space;
+    with ``calibration`` they are then calibrated.
     """
     size = net.config.input_size
     device = next(net.parameters()).device
@@ -80,11 +85,14 @@ def run_series(net: HemorrhageNet, hu: np.ndarray, batch_size: int = 32,
     if spacing is not None:
         mask = series_intracranial_mask(hu, spacing)
         slice_probs, study_probs, _ = restrict_to_brain(slice_probs, study_probs, None, mask, spacing)
+    if calibration is not None:
+        slice_probs, study_probs = calibration.apply(slice_probs), calibration.apply(study_probs)
     return slice_probs, study_probs, torch.cat(aux).cpu().numpy()
 
 
-def predict_source(net: HemorrhageNet, source: DataSource, progress: bool = False) -> SourcePredictions:
-    """Run ``net`` (put in eval mode) over every sample of ``source``."""
+def predict_source(net: HemorrhageNet, source: DataSource, progress: bool = False,
+                   calibration: Calibration | None = None) -> SourcePredictions:
+    """Run ``net`` (put in eval mode) over every sample of ``source``, calibrating with ``calibration``."""
     net.eval()
     keys: list[str] = []
     study: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -96,7 +104,7 @@ def predict_source(net: HemorrhageNet, source: DataSource, progress: bool = Fals
         indices = tqdm(indices, desc=f"predict {source.name}", unit="series")
     for index in indices:
         sample = source[index]
-        slice_probs, study_probs, encoder_probs = run_series(net, sample.hu, spacing=sample.spacing)
+        slice_probs, study_probs, encoder_probs = run_series(net, sample.hu, spacing=sample.spacing, calibration=calibration)
         keys.append(sample.key)
         study.append((study_probs, sample.study_labels, sample.known))
         if sample.slice_labels is not None:

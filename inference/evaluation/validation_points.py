@@ -4,7 +4,8 @@
 source of the 2.3.0 run (phantoms 10000-10099, the real validation volume with insertion seeds 0-59 at its own
 thickness, the 10 labelled RSNA slices; read from ``../shared/data`` and cached in ``var/cache/eval``), thresholds
 at sensitivity 0.95 as :func:`inference.evaluation.operating_point.operating_points` places them, figures per
-source; without ``--dry`` they are recorded in the sidecar (:func:`record_operating_points`). The 2.3.0 training
+source, on the scale of the weights' calibration when their sidecar has one; without ``--dry`` they are
+recorded in the sidecar (:func:`record_operating_points`). The 2.3.0 training
 process computed its points before the restriction existed; this is how they were recomputed (model card).
 """
 
@@ -28,16 +29,22 @@ from inference.realct.source import SPLITS, RealInsertionSource
 from inference.training.sources import DataSource, PhantomSource
 
 
+VALIDATION_DATA = "phantoms 10000-10099 + realct ge-head-dcmqa seeds 0-59 (own thickness) + rsna-slices/labelled (10)"
+
+
+def validation_sources(cache: Path = Path("var/cache/eval")) -> list[DataSource]:
+    """The validation sources of the 2.3.0 run (:data:`VALIDATION_DATA`), read from ``../shared/data``."""
+    return [PhantomSource(list(range(10000, 10100)), cache_dir=cache),
+            RealInsertionSource(Path("../shared/data/real-ct"), SPLITS["validation"], range(60), cache_dir=cache, reslice=False),
+            RsnaSliceSource(Path("../shared/data/rsna-slices/labelled"))]
+
+
 def main(argv: list[str]) -> None:
     """Run on ``argv`` (weights path, optional ``--dry``)."""
     torch.set_num_threads(1)
     weights = Path(argv[0])
-    net, _ = load_model(weights)
-    cache = Path("var/cache/eval")
-    parts: list[DataSource] = [PhantomSource(list(range(10000, 10100)), cache_dir=cache),
-             RealInsertionSource(Path("../shared/data/real-ct"), SPLITS["validation"], range(60), cache_dir=cache, reslice=False),
-             RsnaSliceSource(Path("../shared/data/rsna-slices/labelled"))]
-    preds = {part.name: predict_source(net, part) for part in parts}
+    net, info = load_model(weights)
+    preds = {part.name: predict_source(net, part, calibration=info.calibration) for part in validation_sources()}
     probs = np.concatenate([p.study_probs for p in preds.values()])
     labels = np.concatenate([p.study_labels for p in preds.values()])
     known = np.concatenate([p.study_known for p in preds.values()])
@@ -63,7 +70,7 @@ def main(argv: list[str]) -> None:
     print(json.dumps({"thresholds": points["thresholds"], "auc": points["auc"], "per_source": points["per_source"]}, indent=1), flush=True)
     if "--dry" not in argv:
         record_operating_points(weights, points, {"command": "python -m inference.evaluation.validation_points " + str(weights),
-                                                  "data": "phantoms 10000-10099 + realct ge-head-dcmqa seeds 0-59 (own thickness) + rsna-slices/labelled (10)",
+                                                  "data": VALIDATION_DATA,
                                                   "why": "operating points with the intracranial restriction of inference.postprocess applied"})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import onnx
@@ -13,6 +14,7 @@ from inference.engines import build_engine, select_backend
 from inference.engines.onnx_engine import OnnxRuntimeEngine
 from inference.engines.torch_engine import TorchEngine
 from inference.errors import BackendUnavailableError, EngineError
+from inference.evaluation.calibration import Calibration
 from inference.export import OUTPUT_NAMES, model_metadata, split_model
 from inference.labels import LABELS
 from inference.volume import Volume
@@ -109,3 +111,22 @@ def test_runtime_failures_become_engine_errors(engines, make_series):
     with pytest.raises(EngineError, match="onnxruntime:CPUExecutionProvider failed in encode"):
         ort_engine._guarded(ort_engine._encode, torch.zeros(1, 3, 5, 5))
     assert ort_engine.predict(volume).slice_probs.shape == (2, 6)
+
+
+def test_calibration_follows_the_restriction_and_keeps_every_decision(random_net, make_series):
+    net, info = random_net
+    volume = _volume(make_series, 6)
+    mask = np.ones(volume.hu.shape, dtype=bool)  # every slice counts in full, so the probabilities are not 0
+    calibration = Calibration({"any": 2.5, "subdural": 0.4, "epidural": 1.3})
+    plain = TorchEngine(net, info).predict(volume, intracranial=mask)
+    calibrated = TorchEngine(net, replace(info, calibration=calibration)).predict(volume, intracranial=mask)
+    assert (plain.study_probs > 0).all() and not np.allclose(plain.study_probs, calibrated.study_probs)
+    assert np.abs(calibrated.study_probs - calibration.apply(plain.study_probs)).max() <= 1e-6
+    assert np.abs(calibrated.slice_probs - calibration.apply(plain.slice_probs)).max() <= 1e-6
+    assert (calibrated.study_probs <= calibrated.slice_probs.max(axis=0) + 1e-6).all()
+    for c, label in enumerate(LABELS):
+        values = np.unique(np.append(plain.slice_probs[:, c], plain.study_probs[c]).astype(np.float64))
+        for threshold in (values[:-1] + values[1:]) / 2:  # every decision boundary between the outputs
+            moved = calibration.threshold(label, float(threshold))
+            assert np.array_equal(plain.slice_probs[:, c] >= threshold, calibrated.slice_probs[:, c] >= moved)
+            assert (plain.study_probs[c] >= threshold) == (calibrated.study_probs[c] >= moved)

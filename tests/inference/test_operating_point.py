@@ -72,6 +72,25 @@ def test_write_flags_every_validation_bleed_and_records_the_change(weights: Path
     assert change["options"]["seeds"] == "11-20"
 
 
+def test_calibrated_weights_get_thresholds_on_the_calibrated_scale(weights: Path, tmp_path: Path) -> None:
+    from dicomnode.cli import main
+
+    copy = _copy(weights, tmp_path / "w")
+    meta = json.loads(sidecar_path(copy).read_text())
+    meta["calibration"] = {"method": "temperature", "temperatures": {"any": 3.0}}
+    sidecar_path(copy).write_text(json.dumps(meta))
+    result = CliRunner().invoke(main, ["model", "operating-point", "--weights", str(copy), *VALIDATION,
+                                       "--min-sensitivity", "1.0", "--write"])
+    assert result.exit_code == 0, result.output
+    net, info = load_checkpoint(copy)
+    assert info.calibration is not None and info.calibration.temperature("any") == 3.0
+    source = PhantomSource(range(11, 21), size=32, input_size=32)
+    raw, labels, _ = predict_source(net, source).level("study")
+    calibrated, _, _ = predict_source(net, source, calibration=info.calibration).level("study")
+    assert np.abs(calibrated - info.calibration.apply(raw)).max() <= 1e-6
+    assert (calibrated[labels[:, 0] > 0, 0] >= info.threshold).all()
+
+
 def test_refuses_a_sensitivity_below_the_floor(weights: Path) -> None:
     from dicomnode.cli import main
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from inference.checkpoint import SHIPPED_WEIGHTS, load_model, sidecar_path
+from inference.evaluation.calibration import Calibration
 
 MODEL_CARD = Path(__file__).resolve().parents[2] / "inference" / "MODEL_CARD.md"
 
@@ -25,6 +26,20 @@ def test_shipped_weights_are_small_trained_and_load_by_default() -> None:
     assert meta["operating_points"]["study"]["min_sensitivity"] >= 0.95
     assert meta["training"]["command"].startswith("dicomnode train")
     assert net.config.to_dict() == meta["config"]
+
+
+def test_shipped_calibration_moved_the_thresholds_it_found() -> None:
+    _, info = load_model(None)
+    meta = json.loads(sidecar_path(SHIPPED_WEIGHTS).read_text())
+    assert info.calibration is not None and info.calibration == Calibration.from_sidecar(meta)
+    entry = meta["calibration"]
+    assert entry["method"] == "temperature" and set(entry["temperatures"]) == set(meta["operating_points"]["study"]["thresholds"])
+    assert "in-sample" in entry["note"] and entry["command"].startswith("python -m inference.evaluation.validation_calibration")
+    change = meta["operating_point_changes"][-1]
+    assert change["command"] == entry["command"] and change["previous_threshold"] != meta["threshold"]
+    for label, before in change["previous"]["thresholds"].items():
+        assert meta["operating_points"]["study"]["thresholds"][label] == info.calibration.threshold(label, before)
+    assert change["previous"]["auc"] == meta["operating_points"]["study"]["auc"]
 
 
 def test_model_card_names_the_weights_and_its_limits() -> None:
