@@ -24,21 +24,17 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from pynetdicom import AE, AllStoragePresentationContexts, evt
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.databases import scratch_postgres  # noqa: E402
 from tests.factories import ct_series, write_series  # noqa: E402
 from tests.node_process import NodeProcess, free_port  # noqa: E402
 
-POSTGRES_URL = os.environ.get("DICOMNODE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def push_all(port: int, batches: list[list[Path]]) -> float:
@@ -85,20 +81,6 @@ def bare_fsync_scp(folder: Path) -> tuple[AE, int]:
     return ae, port
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"dicomnode_bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def node_push(folder: Path, url: str, batches: list[list[Path]]) -> float:
     node = NodeProcess(folder, url, inference={"workers": 0})
     node.start()
@@ -139,7 +121,7 @@ def main() -> None:
                 times.setdefault((senders, targets[1]), []).append(
                     node_push(work / f"sqlite{run}", f"sqlite:///{work / f'sqlite{run}.db'}", batches))
                 if not args.no_postgres:
-                    with postgres_database() as url:
+                    with scratch_postgres("dicomnode_bench") as url:
                         times.setdefault((senders, targets[2]), []).append(node_push(work / f"pg{run}", url, batches))
 
     print(f"\ningest of 512x512 16-bit CT slices with dcmtk storescu, {args.slices} per sender, "
