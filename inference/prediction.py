@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from inference.labels import ANY_INDEX, LABELS
+from inference.resample import resample_bilinear
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,8 +72,7 @@ class Prediction:
         outside the intracranial mask when the prediction carries one."""
         if self.saliency is None:
             raise ValueError("this prediction carries no saliency maps")
-        grid = torch.from_numpy(np.ascontiguousarray(self.saliency[index], dtype=np.float32))[None, None]
-        out = F.interpolate(grid, size=(rows, cols), mode="bilinear", align_corners=False)[0, 0].numpy()
+        out = resample_bilinear(self.saliency[index], rows, cols)
         if self.intracranial is not None:
             mask = torch.from_numpy(np.ascontiguousarray(self.intracranial[index], dtype=np.float32))[None, None]
             out = out * (F.interpolate(mask, size=(rows, cols), mode="nearest")[0, 0].numpy() > 0.5)

@@ -29,7 +29,8 @@ COVERED = (
     "dicomnode/workers/runtime.py", "dicomnode/workers/sources.py", "dicomnode/workers/step.py",
     "dicomnode/workers/worker.py", "dicomnode/workers/dispatch.py", "dicomnode/pipelines",
     "inference/__init__.py", "inference/benchmark.py", "inference/checkpoint.py", "inference/errors.py",
-    "inference/domain.py", "inference/export.py", "inference/intracranial.py", "inference/labels.py", "inference/preprocess.py", "inference/triton_config.py",
+    "inference/domain.py", "inference/export.py", "inference/intracranial.py", "inference/labels.py",
+    "inference/resample.py", "inference/preprocess.py", "inference/triton_config.py",
     "inference/triton_repository.py", "inference/volume.py", "inference/evaluation",
     "inference/postprocess.py", "inference/realct", "inference/cmb",
 )

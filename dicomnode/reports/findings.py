@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -31,6 +30,7 @@ from dicomnode.reports.context import ReportContext, key_slices, positive_labels
 from dicomnode.reports.regions import SliceRegion, slice_region
 from inference.labels import ANY_INDEX, LABELS
 from inference.prediction import Prediction
+from inference.resample import resample_bilinear
 
 HuOf = Callable[[int], np.ndarray]
 """The slice ``index`` (prediction order) in HU, float [rows, cols]."""
@@ -142,7 +142,7 @@ def locate(
                 regions[index] = None
             else:
                 hu = hu_of(index)
-                saliency = upsampled(maps[index], hu.shape[0], hu.shape[1])
+                saliency = resample_bilinear(maps[index], hu.shape[0], hu.shape[1])
                 regions[index] = slice_region(hu, saliency, intracranial_of(hu, spacing), spacing)
         return regions[index]
 
@@ -170,33 +170,6 @@ def locate(
         column = prediction.slice_probs[:, ANY_INDEX]
         sc_slices = drawable_slices(column, context.max_key_slices, region_at) or sc_slices
     return Findings(labels, key, segmented, regions, sc_slices)
-
-
-@lru_cache(maxsize=8)
-def _bilinear_weights(size_out: int, size_in: int) -> np.ndarray:
-    """[size_out, size_in] weights of bilinear resampling with half-pixel centres (``align_corners=False``)."""
-    source = np.maximum((np.arange(size_out) + 0.5) * size_in / size_out - 0.5, 0.0)
-    low = np.minimum(np.floor(source).astype(int), size_in - 1)
-    high = np.minimum(low + 1, size_in - 1)
-    fraction = source - low
-    weights = np.zeros((size_out, size_in), dtype=np.float32)
-    np.add.at(weights, (np.arange(size_out), low), 1.0 - fraction)
-    np.add.at(weights, (np.arange(size_out), high), fraction)
-    return weights
-
-
-def upsampled(grid: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """One slice's saliency grid resampled to ``rows`` x ``cols`` as two small separable products.
-
-    The same values as :meth:`inference.prediction.Prediction.saliency_map` (bilinear, half-pixel centres)
-    at a fraction of the cost of a torch call per slice.
-    """
-    values = np.asarray(grid, dtype=np.float32)
-    weights_rows = _bilinear_weights(rows, values.shape[0])
-    weights_cols = _bilinear_weights(cols, values.shape[1])
-    # einsum's own loops, not BLAS: a BLAS call leaves its threads spinning against the scipy work that follows
-    by_rows = np.einsum("ij,jk->ik", weights_rows, values)
-    return np.asarray(np.einsum("ik,lk->il", by_rows, weights_cols), dtype=np.float32)
 
 
 def drawable_slices(

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dicomnode.reports.findings import upsampled
 from dicomnode.reports.regions import BLOOD_HU, outline, slice_region
-from inference.prediction import Prediction
 
 
 def scene(size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,11 +83,3 @@ def test_outline_of_a_single_pixel_is_a_closed_diamond_around_it() -> None:
     assert np.array_equal(points[0], points[-1])
     assert points[:, 0].min() >= 3.0 and points[:, 0].max() <= 4.0  # column 3 spans x 3.0 .. 4.0
     assert points[:, 1].min() >= 2.0 and points[:, 1].max() <= 3.0
-
-
-@pytest.mark.parametrize("shape", [(8, 8, 512, 512), (8, 8, 96, 128), (4, 6, 33, 17)])
-def test_fast_saliency_resampling_matches_the_prediction(shape: tuple[int, int, int, int]) -> None:
-    h, w, rows, cols = shape
-    maps = np.random.default_rng(2).uniform(0.0, 1.0, (1, h, w)).astype(np.float32)
-    prediction = Prediction(np.zeros((1, 6), dtype=np.float32), np.zeros(6, dtype=np.float32), maps, ("1.2",))
-    assert np.allclose(upsampled(maps[0], rows, cols), prediction.saliency_map(0, rows, cols), atol=1e-5)
