@@ -36,6 +36,7 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, SKIPPED = "queued", "running", "succeeded", 
 STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED, SKIPPED)
 FINAL_STATES = (SUCCEEDED, FAILED, SKIPPED)
 DEFAULT_PIPELINE = "ich_ct"  # the pipeline of jobs made before jobs named theirs (migration 0004)
+NO_PIPELINE = "none"  # the skipped job recording a ready series that no enabled pipeline reads
 
 
 class Job(Base):
@@ -316,7 +317,8 @@ def retry(session: Session, job_id: int, *, force: bool = False) -> Job:
     LookupError
         No such job.
     ValueError
-        The job is queued or running, was superseded, or was skipped by selection without ``force``.
+        The job is queued or running, was superseded, was skipped by selection without ``force``, or
+        records a series no pipeline reads (nothing could run it).
     """
     job = session.get(Job, job_id, with_for_update=True)
     if job is None:
@@ -325,6 +327,8 @@ def retry(session: Session, job_id: int, *, force: bool = False) -> Job:
         raise ValueError(f"job {job_id} is {job.state}; only succeeded, failed or skipped jobs can be retried")
     if job.superseded_by is not None:
         raise ValueError(f"job {job_id} was superseded by job {job.superseded_by}; retry that one")
+    if job.pipeline == NO_PIPELINE:
+        raise ValueError(f"job {job_id} records a series no pipeline reads ({job.reason}); nothing can run it")
     if job.state == SKIPPED and not force:
         raise ValueError(f"job {job_id} was skipped ({job.reason}); use --force to run it anyway")
     previous = job.state

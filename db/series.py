@@ -50,9 +50,25 @@ class InstanceRef:
 
 
 def series_received_since(session: Session, since: datetime) -> list[str]:
-    """Series UIDs with an instance received at or after ``since``."""
-    query = select(Instance.series_uid).where(Instance.received_at >= since).distinct()
+    """Series UIDs of every study with an instance received at or after ``since``.
+
+    The whole study, not only the series that received: a series waiting for another one of its study
+    (a pipeline reading two series) must be judged again while the other is still arriving.
+    """
+    studies = select(Instance.study_uid).where(Instance.received_at >= since).distinct()
+    query = select(Instance.series_uid).where(Instance.study_uid.in_(studies)).distinct()
     return list(session.scalars(query))
+
+
+def study_series(session: Session, study_uid: str) -> list[tuple[str, int]]:
+    """(Series Instance UID, highest ``instances.id``) of every series of a study, in arrival order."""
+    rows = session.execute(
+        select(Instance.series_uid, func.max(Instance.id))
+        .where(Instance.study_uid == study_uid)
+        .group_by(Instance.series_uid)
+        .order_by(func.min(Instance.id))
+    )
+    return [(uid, int(max_id)) for uid, max_id in rows]
 
 
 def pending_series(session: Session, series_uids: Collection[str] | None = None) -> list[SeriesActivity]:

@@ -216,7 +216,13 @@ class DeliverySection(_Section):
 
 
 class PipelineSection(_Section):
-    """``[pipelines.<name>]``: whether the assembler offers ready series to that pipeline."""
+    """``[pipelines.<name>]``: whether the assembler offers ready series to that pipeline, and its settings.
+
+    Keys other than ``enabled`` belong to the pipeline, which validates them with its own settings model
+    (:func:`dicomnode.pipelines.base.pipeline_settings`) when the node starts.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     enabled: bool = True
 

@@ -1,7 +1,12 @@
 """One assembly pass: find series with new instances, judge readiness, ask each pipeline, create jobs.
 
-A ready series is offered to every enabled pipeline (:mod:`dicomnode.pipelines`); each one that does not
-answer "not applicable" gets a job of its own, queued or skipped with the pipeline's reasons.
+A ready series is offered to every enabled pipeline (:mod:`dicomnode.pipelines`), with the other series of
+its study at hand (:mod:`dicomnode.assembly.study`); each one that does not answer "not applicable" gets a
+job of its own, queued or skipped with the pipeline's reasons. A series no enabled pipeline takes gets one
+``skipped`` job of the pseudo-pipeline :data:`~db.jobs.NO_PIPELINE` whose reason says why each declined
+(so an administrator sees why nothing was made, and the series is not judged again until it changes). When
+a pipeline waits for another series of the study still arriving, nothing is recorded for the series and
+it is judged again on a later pass.
 
 Called on every scheduler tick (:mod:`dicomnode.scheduler`). The database is the only state: the pass
 looks at series with instances received recently (enough to catch every series still waiting for a rule),
@@ -20,14 +25,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import record_event
-from db.jobs import NewJob, create_job, latest_job
+from db.jobs import NO_PIPELINE, NewJob, create_job, latest_job
 from db.models import utcnow
 from db.series import SeriesActivity, pending_series, series_instances, series_received_since, series_snapshot
 from dicomnode.assembly.headers import read_headers
 from dicomnode.assembly.readiness import Readiness, evaluate
+from dicomnode.assembly.study import StoredStudy
 from dicomnode.config import Config
 from dicomnode.pipelines import enabled_pipelines
-from dicomnode.pipelines.base import InputSet, NotApplicable, Refusal
+from dicomnode.pipelines.base import InputSet, NotApplicable, Refusal, Wait
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +80,32 @@ class Assembler:
         for activity in activities:
             readiness = evaluate(activity, now, assembly.quiet_seconds, assembly.release_grace_seconds)
             if readiness is not None:
-                decisions += self._decide(activity, readiness)
+                decisions += self._decide(activity, readiness, now)
         return decisions
 
-    def _decide(self, activity: SeriesActivity, readiness: Readiness) -> list[Decision]:
+    def _decide(self, activity: SeriesActivity, readiness: Readiness, now: datetime) -> list[Decision]:
         with self.sessions() as session:
             refs = series_instances(session, activity.series_uid, activity.max_instance_id)
         started = time.perf_counter()
         headers, unreadable = read_headers(refs)
+        study = StoredStudy(self.sessions, activity.study_uid, activity.series_uid, now, self.config.assembly)
         verdicts: Verdicts = []
+        declined: list[str] = []
         for pipeline in self.pipelines:
-            verdict = pipeline.select(headers, self.config)
+            verdict = pipeline.select(headers, self.config, study)
+            if isinstance(verdict, Wait):
+                log.info("series %s: %s waits: %s", activity.series_uid, pipeline.name, verdict.reason)
+                return []
             if isinstance(verdict, NotApplicable):
+                declined.append(f"{pipeline.name}: {verdict.reason or 'not applicable'}")
                 continue
             if unreadable:
                 unread = f"{len(unreadable)} stored instance file(s) cannot be read"
                 reasons = verdict.reasons if isinstance(verdict, Refusal) else []
                 verdict = Refusal([unread, *reasons], verdict.facts)
             verdicts.append((pipeline.name, verdict))
+        if not verdicts and self.pipelines:
+            verdicts.append((NO_PIPELINE, Refusal([f"no enabled pipeline reads this series ({'; '.join(declined)})"])))
         selection_ms = round((time.perf_counter() - started) * 1000, 1)
         for _, verdict in verdicts:
             verdict.facts["selection_ms"] = selection_ms
@@ -109,7 +123,7 @@ class Assembler:
             return []  # more instances arrived while the headers were read: judge again next tick
         latest = latest_job(session, activity.series_uid)
         if (latest.id if latest else None) != activity.latest_job_id or not verdicts:
-            return []  # another assembler judged it, or no enabled pipeline takes it
+            return []  # another assembler judged it, or no pipeline is enabled at all
         ids = {"study_uid": activity.study_uid, "series_uid": activity.series_uid}
         record_event(
             session,

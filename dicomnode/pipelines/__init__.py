@@ -16,6 +16,7 @@ from dicomnode.pipelines.base import Pipeline
 
 PIPELINES = {
     "ich_ct": "dicomnode.pipelines.ich_ct:PIPELINE",
+    "cmb_swi": "dicomnode.pipelines.cmb_swi:PIPELINE",
 }
 
 
@@ -38,12 +39,16 @@ def enabled_pipelines(config: Config) -> list[Pipeline]:
     Raises
     ------
     ConfigError
-        A ``[pipelines.<name>]`` section names no registered pipeline.
+        A ``[pipelines.<name>]`` section names no registered pipeline, or an enabled pipeline's settings
+        are invalid (the message names the key).
     """
     unknown = sorted(set(config.pipelines) - set(PIPELINES))
     if unknown:
         raise ConfigError(f"pipelines.{unknown[0]}: no such pipeline (known: {', '.join(sorted(PIPELINES))})")
-    return [load_pipeline(name) for name in PIPELINES if config.pipeline(name).enabled]
+    enabled = [load_pipeline(name) for name in PIPELINES if config.pipeline(name).enabled]
+    for pipeline in enabled:
+        pipeline.settings(config)
+    return enabled
 
 
 def produced_sop_classes(config: Config | None = None) -> tuple[str, ...]:

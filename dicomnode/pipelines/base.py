@@ -1,11 +1,15 @@
 """What a pipeline is: one analysis the node hosts, from series selection to result datasets.
 
-A pipeline is an object with a ``name``, the SOP classes it ``produces``, and three steps:
+A pipeline is an object with a ``name``, the SOP classes it ``produces``, the Series Numbers its results
+use (``series_numbers``, disjoint between pipelines), its ``settings`` (a pydantic model of its
+``[pipelines.<name>]`` section, validated at start-up) and three steps:
 
-``select(headers, config)``
-    Judge the headers of one ready series (no pixel data): :class:`NotApplicable` (the series is not
-    for this pipeline; no job), :class:`Refusal` (a job that ends ``skipped`` with the reason) or
-    :class:`InputSet` (a queued job reading these series).
+``select(headers, config, study)``
+    Judge the headers of one ready series (no pixel data), with the other series of its study at hand
+    (``study``, read only when asked): :class:`NotApplicable` (the series is not for this pipeline; no
+    job of this pipeline), :class:`Refusal` (a job that ends ``skipped`` with the reason),
+    :class:`InputSet` (a queued job reading these series) or :class:`Wait` (a series it needs is still
+    arriving: judged again on a later pass).
 ``load_model(config)``
     Build the model its jobs need; a worker calls it once per process, on first use.
 ``run(job, inputs, model, context)``
@@ -19,11 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from pydicom.dataset import Dataset
 
 from dicomnode.config import Config
+from dicomnode.errors import ConfigError
 
 if TYPE_CHECKING:
     from db.jobs import Ticket
@@ -32,7 +38,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class NotApplicable:
-    """The series is not one this pipeline reads; no job is made for it."""
+    """The series is not one this pipeline reads; no job of this pipeline is made for it.
+
+    ``reason`` says why, for the row that records a series no enabled pipeline takes.
+    """
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The series is for this pipeline, but a series it is read with is still arriving."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -63,16 +81,68 @@ class InputSet:
     Attributes
     ----------
     series_uids : tuple of str
-        Series Instance UIDs of the inputs (one for a single-series pipeline).
+        Series Instance UIDs of the inputs, the ready series first (one for a single-series pipeline).
     facts : dict
-        What selection measured, kept in the job's ``detail``.
+        What selection measured, kept in the job's ``detail`` (where the pipeline's ``run`` finds it again,
+        e.g. the snapshot of each other input series).
     """
 
     series_uids: tuple[str, ...]
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-Verdict = NotApplicable | Refusal | InputSet
+Verdict = NotApplicable | Refusal | InputSet | Wait
+
+
+@dataclass(frozen=True)
+class OtherSeries:
+    """Another series of the ready series' study, as the assembler sees it now.
+
+    Attributes
+    ----------
+    series_uid : str
+    headers : list of pydicom.Dataset
+        The headers of its stored instances (no pixel data).
+    max_instance_id : int
+        Its highest ``instances.id``: the snapshot a job reading it records.
+    complete : bool
+        Whether it is ready by the assembly rules (or already judged); False while it is still arriving.
+    """
+
+    series_uid: str
+    headers: list[Dataset]
+    max_instance_id: int
+    complete: bool
+
+
+class Study(Protocol):
+    """The study of the ready series (:class:`dicomnode.assembly.study.StoredStudy`)."""
+
+    def other_series(self) -> list[OtherSeries]:
+        """Every other series of the study with stored instances, read on the first call."""
+        ...
+
+
+Settings = TypeVar("Settings", bound=BaseModel)
+
+
+def pipeline_settings(config: Config, name: str, model: type[Settings]) -> Settings:
+    """``[pipelines.<name>]`` validated by the pipeline's settings ``model``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key, e.g. ``pipelines.cmb_swi.max_key_images: Input should be ...``.
+    """
+    try:
+        return model.model_validate(config.pipeline(name).model_dump())
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"pipelines.{name}.{'.'.join(str(p) for p in error['loc'])}: "
+            + ("unknown key" if error["type"] == "extra_forbidden" else error["msg"])
+            for error in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {errors}") from exc
 
 
 class Pipeline(Protocol):
@@ -80,8 +150,13 @@ class Pipeline(Protocol):
 
     name: str
     produces: tuple[str, ...]
+    series_numbers: tuple[int, ...]
 
-    def select(self, headers: Sequence[Dataset], config: Config) -> Verdict:
+    def settings(self, config: Config) -> BaseModel:
+        """The pipeline's validated ``[pipelines.<name>]`` section."""
+        ...
+
+    def select(self, headers: Sequence[Dataset], config: Config, study: Study) -> Verdict:
         """Judge the headers of one ready series."""
         ...
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,7 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
     """Read the job's series with the model, write its SR and SC images, and queue them for delivery."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    datasets = _load(job, context)
+    datasets = load_series(job, context, job.series_uid, job.max_instance_id)
     timings["load_ms"] = _ms(start)
 
     start = time.perf_counter()
@@ -129,17 +129,7 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
     timings["reports_ms"] = _ms(start)
 
     start = time.perf_counter()
-    newer = _superseded(job, context)
-    if newer is None:
-        # Files first, outside any transaction: on SQLite a transaction holds the write lock, and C-STORE
-        # commits must not wait for fsyncs of results. A crash before the rows commit re-runs the job, which
-        # rewrites the same files (deterministic UIDs) and queues them; a job superseded meanwhile leaves
-        # its files unqueued, as such a crash would.
-        items = write_results(context.config.results.dir, results)
-        with context.sessions.begin() as session:
-            newer = superseded_by(session, job.id)
-            if newer is None:
-                enqueue(session, items, context.config.destinations, job_id=job.id)
+    newer = store_results(job, context, results)
     timings["enqueue_ms"] = _ms(start)
 
     summary = prediction.to_dict(threshold)
@@ -159,20 +149,41 @@ def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
     return AnalysisOutcome(result=result, timings_ms=timings)
 
 
-def _superseded(job: Ticket, context: StepContext) -> int | None:
+def store_results(job: Ticket, context: StepContext, results: Sequence[pydicom.Dataset]) -> int | None:
+    """Write ``results`` durably and queue them for every destination, unless the job was superseded.
+
+    Files first, outside any transaction: on SQLite a transaction holds the write lock, and C-STORE commits
+    must not wait for fsyncs of results. A crash before the rows commit re-runs the job, which rewrites the
+    same files (deterministic UIDs) and queues them; a job superseded meanwhile leaves its files unqueued,
+    as such a crash would. Returns the id of the job that superseded this one, or None.
+    """
     with context.sessions() as session:
-        return superseded_by(session, job.id)
+        newer = superseded_by(session, job.id)
+    if newer is None:
+        items = write_results(context.config.results.dir, results)
+        with context.sessions.begin() as session:
+            newer = superseded_by(session, job.id)
+            if newer is None:
+                enqueue(session, items, context.config.destinations, job_id=job.id)
+    return newer
 
 
-def _load(job: Ticket, context: StepContext) -> list[pydicom.Dataset]:
+def load_series(job: Ticket, context: StepContext, series_uid: str, max_instance_id: int) -> list[pydicom.Dataset]:
+    """The stored instances of ``series_uid`` up to ``max_instance_id`` (a job's snapshot), with pixel data.
+
+    Raises
+    ------
+    AnalysisError
+        None is stored, or a file cannot be read.
+    """
     with context.sessions() as session:
-        refs = series_instances(session, job.series_uid, job.max_instance_id)
+        refs = series_instances(session, series_uid, max_instance_id)
     if not refs:
-        raise AnalysisError(f"series {job.series_uid}: no stored instance in job {job.id}'s snapshot")
+        raise AnalysisError(f"series {series_uid}: no stored instance in job {job.id}'s snapshot")
     try:
         return [pydicom.dcmread(ref.path) for ref in refs]
     except (OSError, InvalidDicomError) as exc:
-        raise AnalysisError(f"series {job.series_uid}: a stored instance cannot be read: {exc}") from exc
+        raise AnalysisError(f"series {series_uid}: a stored instance cannot be read: {exc}") from exc
 
 
 def load_step(config: Config) -> Step:

@@ -58,7 +58,8 @@ class SwiVolume:
     echo_time_ms: float | None
 
 
-def _kind(ds: Dataset) -> str | None:
+def image_kind(ds: Dataset) -> str | None:
+    """Image Type (0008,0008) value 3 when it names a magnitude or phase image, else None (projections too)."""
     image_type = [str(v).upper() for v in getattr(ds, "ImageType", [])]
     if any(p in image_type for p in PROJECTION_TYPES):
         return None
@@ -161,7 +162,7 @@ def load_swi(datasets: Sequence[Dataset], allow_magnitude_only: bool = False) ->
         if str(getattr(ds, "Modality", "")).upper() != "MR" or str(getattr(ds, "SOPClassUID", "")) != MRImageStorage:
             raise SwiInputError("modality", f"SOP Instance {getattr(ds, 'SOPInstanceUID', '?')}: Modality "
                                             f"{getattr(ds, 'Modality', '')!r} / SOP Class not MR Image Storage")
-        kind = _kind(ds)
+        kind = image_kind(ds)
         if kind in MAGNITUDE_KINDS:
             kinds["magnitude"].append(ds)
         elif kind in PHASE_KINDS:
@@ -194,5 +195,5 @@ def load_swi(datasets: Sequence[Dataset], allow_magnitude_only: bool = False) ->
     echo = getattr(magnitude_ds[0], "EchoTime", None)
     return SwiVolume(magnitude=magnitude, phase=phase, spacing_mm=spacing, affine=affine,
                      frame_of_reference_uid=frame, magnitude_sop_uids=[str(ds.SOPInstanceUID) for ds in magnitude_ds],
-                     phase_sop_uids=phase_uids, magnitude_kind=_kind(magnitude_ds[0]) or "M",
+                     phase_sop_uids=phase_uids, magnitude_kind=image_kind(magnitude_ds[0]) or "M",
                      phase_convention=convention, echo_time_ms=float(echo) if echo is not None else None)

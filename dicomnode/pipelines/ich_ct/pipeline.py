@@ -5,15 +5,26 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from pydantic import BaseModel, ConfigDict
 from pydicom.dataset import Dataset
 
 from db.jobs import Ticket
 from dicomnode.assembly.selection import select_series
 from dicomnode.config import Config
-from dicomnode.pipelines.base import InputSet, Refusal, Verdict
+from dicomnode.pipelines.base import InputSet, NotApplicable, Refusal, Study, Verdict, pipeline_settings
 from dicomnode.reports import PRODUCED_SOP_CLASSES
+from dicomnode.reports.context import SC_SERIES_NUMBER, SEG_SERIES_NUMBER, SR_SERIES_NUMBER
 from dicomnode.workers.runtime import ModelRuntime
 from dicomnode.workers.step import AnalysisOutcome, StepContext, run_analysis
+
+
+class IchCtSettings(BaseModel):
+    """``[pipelines.ich_ct]``: only ``enabled``; the pipeline keeps its settings in ``[selection]``,
+    ``[inference]`` and ``[reports]``, the sections it had before pipelines existed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
 
 
 class IchCt:
@@ -21,13 +32,23 @@ class IchCt:
 
     name = "ich_ct"
     produces: tuple[str, ...] = PRODUCED_SOP_CLASSES
+    series_numbers = (SR_SERIES_NUMBER, SC_SERIES_NUMBER, SEG_SERIES_NUMBER)
 
-    def select(self, headers: Sequence[Dataset], config: Config) -> Verdict:
-        """Apply :func:`~dicomnode.assembly.selection.select_series`; a series is never "not applicable".
+    def settings(self, config: Config) -> IchCtSettings:
+        """The validated ``[pipelines.ich_ct]`` section."""
+        return pipeline_settings(config, self.name, IchCtSettings)
 
-        Every ready series gets a hemorrhage job, skipped with the reasons when a rule refuses it (an
-        MR series is refused by ``selection.modalities``), as before pipelines existed.
+    def select(self, headers: Sequence[Dataset], config: Config, study: Study) -> Verdict:
+        """Apply :func:`~dicomnode.assembly.selection.select_series` to a series of the configured modalities.
+
+        A series none of whose instances has a modality of ``selection.modalities`` (an MR series) is not
+        for this pipeline; any other gets a hemorrhage job, skipped with the reasons when a rule refuses it
+        (a CT scout, a series mixing CT and other modalities). The other series of the study are not read.
         """
+        modalities = sorted({str(ds.get("Modality", "") or "none") for ds in headers})
+        if headers and not set(modalities) & set(config.selection.modalities):
+            return NotApplicable(f"Modality {', '.join(modalities)} is not one of "
+                                 f"{', '.join(config.selection.modalities)} (selection.modalities)")
         selection = select_series(headers, config.selection)
         if not selection.accepted:
             return Refusal(selection.reasons, selection.facts)

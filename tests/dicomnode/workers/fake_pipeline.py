@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel
 from pydicom.dataset import Dataset
 
 from db.jobs import Ticket
 from dicomnode.config import Config
-from dicomnode.pipelines.base import NotApplicable, Verdict
+from dicomnode.pipelines.base import NotApplicable, Study, Verdict, pipeline_settings
 from dicomnode.workers.step import AnalysisOutcome, StepContext
+
+
+class EchoSettings(BaseModel):
+    enabled: bool = True
 
 
 class Echo:
@@ -18,12 +23,16 @@ class Echo:
 
     name = "echo"
     produces: tuple[str, ...] = ()
+    series_numbers: tuple[int, ...] = ()
 
     def __init__(self) -> None:
         self.loads = 0
 
-    def select(self, headers: Sequence[Dataset], config: Config) -> Verdict:
-        return NotApplicable()
+    def settings(self, config: Config) -> EchoSettings:
+        return pipeline_settings(config, self.name, EchoSettings)
+
+    def select(self, headers: Sequence[Dataset], config: Config, study: Study) -> Verdict:
+        return NotApplicable("echo reads no series")
 
     def load_model(self, config: Config) -> dict[str, Any]:
         self.loads += 1
