@@ -40,6 +40,8 @@ def event_as_dict(event: AuditEvent) -> dict[str, Any]:
 def job_as_dict(job: Job) -> dict[str, Any]:
     return {
         "id": job.id,
+        "pipeline": job.pipeline,
+        "inputs": list(job.inputs or [job.series_uid]),
         "state": job.state,
         "study_uid": job.study_uid,
         "series_uid": job.series_uid,

@@ -23,8 +23,8 @@ router = APIRouter(prefix="/api", tags=["jobs"])
 
 
 def job_view(job: Job) -> dict[str, Any]:
-    """A job as the API shows it: the record, with its result summarised (ICH yes/no, probabilities)."""
-    return {**job_as_dict(job), "result": summarise_result(job.result)}
+    """A job as the API shows it: the record, with its result summarised (positive, headline, probabilities)."""
+    return {**job_as_dict(job), "result": summarise_result(job.result, job.pipeline)}
 
 
 @router.get("/jobs", summary="Analysis jobs, newest first")

@@ -1,8 +1,10 @@
-"""Reading analysis results for the admin views: ICH yes/no, probabilities, and the SR/SC objects.
+"""Reading analysis results for the admin views: positive yes/no, a headline, probabilities, the objects.
 
-``jobs.result`` is what the worker's analysis step returned; its study block follows the JSON of
-``dicomnode model predict`` (``study``: subtype -> probability, ``positive``, ``threshold``, ``model``).
-Anything missing is reported as unknown rather than guessed.
+``jobs.result`` is what the job's pipeline returned. Every pipeline's result has ``positive``, ``model``
+and ``objects``; the hemorrhage pipeline's study block follows the JSON of ``dicomnode model predict``
+(``study``: subtype -> probability, ``threshold``), and ``ich`` is its verdict; the microbleed pipeline's
+has ``count``, ``by_location`` and a ``headline``. Anything missing is reported as unknown rather than
+guessed.
 
 The produced objects (the SR of TID 1500 and the SC images) are the DICOM files the delivery writes
 under ``[results] dir`` as ``<study>/<series>/<sop>.dcm`` (:mod:`dicomnode.delivery.results_dir`) before
@@ -20,6 +22,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 from pydicom.errors import InvalidDicomError
 
+from db.jobs import DEFAULT_PIPELINE
 from dicomnode.admin.common import config_of
 from dicomnode.uid_policy import is_file_name_safe
 
@@ -38,16 +41,23 @@ def _probabilities(result: dict[str, Any]) -> dict[str, float]:
     return {}
 
 
-def summarise_result(result: dict[str, Any] | None) -> dict[str, Any]:
-    """``{"ich": bool | None, "probabilities": {...}, "threshold": t, "model": {...}}`` of one result."""
+def summarise_result(result: dict[str, Any] | None, pipeline: str = DEFAULT_PIPELINE) -> dict[str, Any]:
+    """``{"pipeline", "positive", "ich", "headline", "probabilities", "threshold", "model"}`` of one result.
+
+    ``ich`` is the hemorrhage verdict, None for another pipeline's result.
+    """
+    empty: dict[str, Any] = {"pipeline": pipeline, "positive": None, "ich": None, "headline": None, "probabilities": {},
+             "threshold": None, "model": None}
     if not result:
-        return {"ich": None, "probabilities": {}, "threshold": None, "model": None}
+        return empty
     probabilities = _probabilities(result)
     threshold = result.get("threshold")
-    ich = result.get("positive", result.get("ich"))
-    if ich is None and "any" in probabilities and isinstance(threshold, (int, float)):
-        ich = probabilities["any"] >= threshold
-    return {"ich": None if ich is None else bool(ich), "probabilities": probabilities, "threshold": threshold,
+    positive = result.get("positive", result.get("ich"))
+    if positive is None and "any" in probabilities and isinstance(threshold, (int, float)):
+        positive = probabilities["any"] >= threshold
+    positive = None if positive is None else bool(positive)
+    return {**empty, "positive": positive, "ich": positive if pipeline == DEFAULT_PIPELINE else None,
+            "headline": result.get("headline"), "probabilities": probabilities, "threshold": threshold,
             "model": result.get("model")}
 
 

@@ -1,9 +1,11 @@
 """``GET /api/studies``: the studies received, newest first, each with its analysis result.
 
 A study is what ``instances`` holds for one Study Instance UID: counts, series, modalities, sending AE
-titles, first and last arrival. Its result comes from its newest analysis job (:mod:`db.jobs`): the job's
-state, and once a job succeeded, ICH present yes/no, the study-level probabilities and the result objects
-(SR, SC) with links to fetch them. A study with no job is ``"not analysed"``. No patient name or ID is ever
+titles, first and last arrival. Its result comes from its analysis jobs (:mod:`db.jobs`), one block per
+pipeline under ``pipelines`` (the newest job's state, and once one succeeded, positive yes/no, a headline,
+the probabilities); the top-level fields repeat the hemorrhage block (or, in a study without one, the
+first pipeline's), as before pipelines existed. The result objects (SR, SEG, SC) of every pipeline are
+listed with links to fetch them. A study with no job is ``"not analysed"``. No patient name or ID is ever
 read or shown: the node identifies studies by UID only.
 """
 
@@ -18,7 +20,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from db.jobs import SUCCEEDED, Job
+from db.jobs import DEFAULT_PIPELINE, NO_PIPELINE, SUCCEEDED, Job
 from db.models import Association, Instance
 from dicomnode.admin.common import (
     MAX_LIMIT,
@@ -74,24 +76,33 @@ def _jobs_by_study(session: Session, uids: list[str]) -> dict[str, list[Job]]:
     return jobs
 
 
-def study_result(jobs: list[Job], objects: list[dict[str, Any]]) -> dict[str, Any]:
-    """The result block of one study from its jobs (newest first) and its kept result objects."""
-    if not jobs:
-        return {"state": NOT_ANALYSED, "job_id": None, "result_job_id": None, "reason": None, "finished_at": None,
-                **summarise_result(None), "objects": objects}
+def pipeline_result(jobs: list[Job]) -> dict[str, Any]:
+    """The result block of one pipeline from its jobs of the study (newest first, at least one)."""
     newest = jobs[0]
     done = next((j for j in jobs if j.state == SUCCEEDED and j.superseded_by is None), None)
     done = done or next((j for j in jobs if j.state == SUCCEEDED), None)
-    summary = summarise_result(done.result if done else None)
     return {
         "state": newest.state,
         "job_id": newest.id,
         "result_job_id": done.id if done else None,
         "reason": newest.reason or newest.error,
         "finished_at": utc_iso(done.finished_at) if done else None,
-        **summary,
-        "objects": objects,
+        **summarise_result(done.result if done else None, newest.pipeline),
     }
+
+
+def study_result(jobs: list[Job], objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The result block of one study from its jobs (newest first) and its kept result objects."""
+    by_pipeline: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_pipeline.setdefault(job.pipeline, []).append(job)
+    blocks = {name: pipeline_result(group) for name, group in by_pipeline.items() if name != NO_PIPELINE}
+    if not blocks:
+        reason = by_pipeline[NO_PIPELINE][0].reason if NO_PIPELINE in by_pipeline else None
+        return {"state": NOT_ANALYSED, "job_id": None, "result_job_id": None, "reason": reason, "finished_at": None,
+                **summarise_result(None), "objects": objects, "pipelines": {}}
+    main = blocks.get(DEFAULT_PIPELINE) or next(iter(blocks.values()))
+    return {**main, "objects": objects, "pipelines": blocks}
 
 
 @router.get("/studies", summary="Received studies with their analysis result")

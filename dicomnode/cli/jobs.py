@@ -14,7 +14,7 @@ from dicomnode.cli.options import config_option, database_session, load_or_exit
 from dicomnode.records import job_as_dict, utc_iso
 from dicomnode.rendering import render_table
 
-COLUMNS = ("id", "state", "version", "attempts", "series_uid", "created_at", "worker_id", "reason")
+COLUMNS = ("id", "pipeline", "state", "version", "attempts", "series_uid", "created_at", "worker_id", "reason")
 
 
 @click.group()

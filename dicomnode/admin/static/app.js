@@ -150,11 +150,22 @@ function auditRow(e) {
     el("td", { class: "message" }, e.message));
 }
 
+const FINDING_NAMES = { ich_ct: "ICH", cmb_swi: "CMB" };
+
+// One pipeline's verdict: "ICH" / "no ICH", "CMB" / "no CMB" (headline as tooltip), else its job state.
+function pipelineBadge(name, block) {
+  const finding = FINDING_NAMES[name] || name;
+  const title = block.headline || block.reason || "";
+  if (block.positive === true) return el("span", { title }, badge(finding, "positive"));
+  if (block.positive === false) return el("span", { title }, badge(`no ${finding}`, "negative"));
+  return el("span", { title }, badge(`${finding}: ${block.state}`, block.state));
+}
+
 function resultBadge(result) {
-  if (result.state === "not analysed") return badge("not analysed", "none");
-  if (result.ich === true) return badge("ICH", "positive");
-  if (result.ich === false) return badge("no ICH", "negative");
-  return badge(result.state, result.state);
+  if (result.state === "not analysed") return el("span", { title: result.reason || "" }, badge("not analysed", "none"));
+  const blocks = Object.entries(result.pipelines || {});
+  if (blocks.length === 0) return badge(result.state, result.state);
+  return el("span", {}, ...blocks.map(([name, block]) => pipelineBadge(name, block)));
 }
 
 function studyRow(s) {
@@ -189,7 +200,8 @@ async function post(path, what) {
 }
 
 function jobRow(j) {
-  const retryable = ["succeeded", "failed", "skipped"].includes(j.state) && !j.superseded_by;
+  // a "none" job records a series no pipeline reads: nothing could run it again
+  const retryable = ["succeeded", "failed", "skipped"].includes(j.state) && !j.superseded_by && j.pipeline !== "none";
   const retry = actionButton("Retry", "retry", j.id, retryable, async (id, button) => {
     button.disabled = true;
     if (await post(`/api/jobs/${id}/retry${j.state === "skipped" ? "?force=true" : ""}`, `retry job ${id}`)) {
@@ -197,7 +209,8 @@ function jobRow(j) {
     } else button.disabled = false;
   });
   return el("tr", { "data-id": j.id },
-    el("td", { class: "num" }, j.id), el("td", {}, badge(j.state)), el("td", {}, timeCell(j.created_at)),
+    el("td", { class: "num" }, j.id), el("td", {}, j.pipeline || ""), el("td", {}, badge(j.state)),
+    el("td", {}, timeCell(j.created_at)),
     el("td", {}, timeCell(j.finished_at)), el("td", {}, uidCell(j.series_uid)),
     el("td", { class: "num" }, j.instances), el("td", { class: "num" }, `${j.attempts}/${j.max_attempts}`),
     el("td", { class: "message" }, j.error || j.reason || (j.superseded_by ? `superseded by ${j.superseded_by}` : "")),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from db.jobs import SUCCEEDED, Job
 from db.models import AuditEvent, Instance
 from tests.dicomnode.admin.conftest import RunningAdmin
 from tests.dicomnode.admin.seed import AUDIT_ROWS, SR_UID, STUDY_1, STUDY_2, T0
@@ -179,3 +181,33 @@ def test_health_metrics_and_openapi(database_url: str, start_admin: Callable[...
                 "/api/outbox", "/api/outbox/{entry_id}/resend"} <= set(schema["paths"])
         assert "HTTPBearer" in schema["components"]["securitySchemes"]
         assert http.get("/docs").status_code in (401, 404)  # no CDN-backed docs page
+
+
+def test_a_study_shows_one_result_per_pipeline(database_url: str, start_admin: Callable[..., RunningAdmin]) -> None:
+    admin = start_admin(database_url)
+    study, t = "1.2.3.5", T0.replace(hour=13)
+    with admin.sessions.begin() as session:
+        for n, (series, modality) in enumerate((("1.2.3.5.1", "MR"), ("1.2.3.5.2", "MR"))):
+            session.add(Instance(sop_instance_uid=f"{series}.1", sop_class_uid="1.2.840.10008.5.1.4.1.1.4",
+                                 study_uid=study, series_uid=series, modality=modality,
+                                 transfer_syntax="1.2.840.10008.1.2.1", path="/nonexistent", size=10,
+                                 received_at=t + timedelta(seconds=n)))
+        common = {"study_uid": study, "version": 1, "ready_rule": "released", "max_attempts": 3, "detail": {},
+                  "instance_count": 1, "max_instance_id": 1, "last_received_at": t}
+        session.add_all([
+            Job(series_uid="1.2.3.5.1", pipeline="cmb_swi", inputs=["1.2.3.5.1", "1.2.3.5.2"], state=SUCCEEDED,
+                result={"positive": True, "headline": "cerebral microbleeds: 2", "count": 2,
+                        "model": {"name": "cmb-resnet3d", "version": "1.0.0"}}, **common),
+            Job(series_uid="1.2.3.5.2", pipeline="none", state="skipped",
+                reason="no enabled pipeline reads this series (cmb_swi: phase images, read with 1.2.3.5.1)", **common),
+        ])
+    with admin.client() as http:
+        result = http.get(f"/api/studies/{study}").json()["result"]
+        assert set(result["pipelines"]) == {"cmb_swi"}  # the "none" record is not a result
+        cmb = result["pipelines"]["cmb_swi"]
+        assert cmb["positive"] is True and cmb["ich"] is None and cmb["headline"] == "cerebral microbleeds: 2"
+        assert result["pipeline"] == "cmb_swi" and result["ich"] is None  # no hemorrhage verdict for an MR study
+        ich_study = http.get(f"/api/studies/{STUDY_1}").json()["result"]
+        assert set(ich_study["pipelines"]) == {"ich_ct"} and ich_study["ich"] is True
+        jobs = {j["pipeline"]: j for j in http.get("/api/jobs", params={"study": study}).json()["items"]}
+        assert jobs["cmb_swi"]["inputs"] == ["1.2.3.5.1", "1.2.3.5.2"] and jobs["none"]["state"] == "skipped"
