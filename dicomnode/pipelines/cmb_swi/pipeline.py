@@ -18,11 +18,8 @@ from dicomnode.config import Config
 from dicomnode.errors import AnalysisError, UnusableSeries
 from dicomnode.pipelines.base import Study, Verdict, pipeline_settings
 from dicomnode.pipelines.cmb_swi.context import SERIES_NUMBERS, CmbReport
-from dicomnode.pipelines.cmb_swi.sc import build_sc
+from dicomnode.pipelines.cmb_swi.results import build_results
 from dicomnode.pipelines.cmb_swi.selection import select_swi
-from dicomnode.pipelines.cmb_swi.sr import build_sr
-from dicomnode.reports.context import with_type2_present
-from dicomnode.reports.identity import pin_times
 from dicomnode.workers.step import AnalysisOutcome, StepContext, load_series, store_results
 from inference.cmb import CmbModel, SwiInputError, detect, load_model, load_swi
 from inference.cmb.detector import DEFAULT_WEIGHTS
@@ -90,17 +87,14 @@ class CmbSwi:
         timings["inference_ms"] = _ms(start)
         start = time.perf_counter()
         by_uid = {str(ds.SOPInstanceUID): ds for ds in datasets}
-        magnitude = [with_type2_present(by_uid[uid]) for uid in volume.magnitude_sop_uids]
+        magnitude = [by_uid[uid] for uid in volume.magnitude_sop_uids]
         report = CmbReport.for_job(
             job, model.model.name, model.model.version, model.model_hash, result.threshold,
             volume.frame_of_reference_uid, model.settings.max_key_images,
             {"operating threshold": f"{result.threshold:g}", "input": "magnitude only" if result.magnitude_only
              else f"magnitude + phase ({volume.phase_convention})"},
         )
-        results: list[Dataset] = [build_sr(result, magnitude, report), *build_sc(result, magnitude,
-                                                                                   volume.magnitude, report)]
-        for ds in results:
-            pin_times(ds, report.context)
+        results = build_results(result, magnitude, volume.magnitude, report)
         timings["reports_ms"] = _ms(start)
         start = time.perf_counter()
         newer = store_results(job, context, results)
