@@ -20,7 +20,7 @@ writer lock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -184,16 +184,21 @@ def latest_job(session: Session, series_uid: str, pipeline: str | None = None) -
     return session.scalars(query).first()
 
 
-def claim_next(sessions: sessionmaker[Session], worker_id: str) -> Ticket | None:
+def claim_next(sessions: sessionmaker[Session], worker_id: str, pipelines: Collection[str] = ()) -> Ticket | None:
     """Atomically take the oldest queued job for ``worker_id``; None when the queue is empty.
+
+    ``pipelines`` limits the claim to jobs of those pipelines (a GPU worker that runs only some); empty:
+    any pipeline.
 
     PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` lets concurrent workers pass each other's row.
     SQLite: ``with_for_update`` renders nothing; the transaction started with ``BEGIN IMMEDIATE`` holds the
     only write lock from the SELECT to the COMMIT, so no second worker can read the row as still queued.
     """
     with sessions.begin() as session:
-        query = select(Job).where(Job.state == QUEUED).order_by(Job.id).limit(1).with_for_update(skip_locked=True)
-        job = session.scalars(query).first()
+        query = select(Job).where(Job.state == QUEUED)
+        if pipelines:
+            query = query.where(Job.pipeline.in_(list(pipelines)))
+        job = session.scalars(query.order_by(Job.id).limit(1).with_for_update(skip_locked=True)).first()
         if job is None:
             return None
         now = utcnow()

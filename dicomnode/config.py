@@ -139,6 +139,8 @@ class InferenceSection(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weights: Path | None = None
     workers: int = Field(1, ge=0, le=64)
+    worker_pipelines: list[str] = Field(
+        default_factory=list, description="pipelines this process's workers run; empty: every enabled one")
     max_attempts: int = Field(3, ge=1, le=100)
     heartbeat_seconds: float = Field(2.0, gt=0, description="how often a worker proves it still runs its job")
     stale_seconds: float = Field(30.0, gt=0, description="a running job without a heartbeat this long is re-queued")

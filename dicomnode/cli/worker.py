@@ -15,12 +15,19 @@ from dicomnode.workers.worker import Worker
 @click.command()
 @config_option
 @click.option("--worker-id", default=None, help="Name recorded on the jobs it runs (default HOST:PID).")
+@click.option("--pipeline", "pipelines", multiple=True, metavar="NAME",
+              help="Run only jobs of this pipeline (repeatable; e.g. a GPU worker for ich_ct). Default: "
+                   "inference.worker_pipelines, else every enabled pipeline.")
 @click.option("--verbose", "-v", is_flag=True, help="Log at DEBUG level.")
 @click.option("--json-logs", is_flag=True, help="Log one JSON object per line.")
-def worker(config_path: Path | None, worker_id: str | None, verbose: bool, json_logs: bool) -> None:
+def worker(config_path: Path | None, worker_id: str | None, pipelines: tuple[str, ...], verbose: bool,
+           json_logs: bool) -> None:
     """Claim and run analysis jobs from the node's database until SIGTERM or Ctrl-C."""
     setup_logging(verbose, json_logs)
     config = load_or_exit(config_path)
+    if pipelines:
+        config = config.model_copy(
+            update={"inference": config.inference.model_copy(update={"worker_pipelines": list(pipelines)})})
     try:
         runner = Worker(config, worker_id=worker_id)
     except ConfigError as exc:

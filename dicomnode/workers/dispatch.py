@@ -11,7 +11,9 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from dicomnode.config import Config
+from dicomnode.errors import ConfigError
 from dicomnode.pipelines import enabled_pipelines, load_pipeline
+from dicomnode.pipelines.base import Pipeline
 
 if TYPE_CHECKING:
     from db.jobs import Ticket
@@ -41,13 +43,30 @@ class PipelineModels:
             return self._models[name]
 
     def warm_up(self, config: Config) -> None:
-        """Load the enabled pipelines' models now; a failure is logged and left for the jobs to report."""
-        for pipeline in enabled_pipelines(config):
+        """Load the models of the pipelines this worker runs now; a failure is logged and left for the jobs."""
+        for pipeline in worker_pipelines(config):
             try:
                 self.get(pipeline.name, config)
             except Exception as exc:  # noqa: BLE001 - every job will fail with this error, recorded in its row
                 log.error("the model of pipeline %s could not be loaded: %s: %s", pipeline.name,
                           type(exc).__name__, exc)
+
+
+def worker_pipelines(config: Config) -> list[Pipeline]:
+    """The enabled pipelines a worker of ``config`` runs: ``inference.worker_pipelines``, or all of them.
+
+    Raises
+    ------
+    ConfigError
+        ``inference.worker_pipelines`` names a pipeline that is not registered or not enabled.
+    """
+    enabled = enabled_pipelines(config)
+    wanted = config.inference.worker_pipelines
+    unknown = sorted(set(wanted) - {p.name for p in enabled})
+    if unknown:
+        raise ConfigError(f"inference.worker_pipelines: {', '.join(unknown)} is not an enabled pipeline "
+                          f"(enabled: {', '.join(p.name for p in enabled) or 'none'})")
+    return [p for p in enabled if not wanted or p.name in wanted]
 
 
 def run_pipeline(job: Ticket, context: StepContext) -> AnalysisOutcome:

@@ -27,7 +27,7 @@ from db.jobs import Ticket, claim_next, fail, finish, heartbeat, release, requeu
 from dicomnode.config import Config
 from dicomnode.errors import UnusableSeries
 from dicomnode.workers.failures import describe_failure, is_internal
-from dicomnode.workers.dispatch import PipelineModels, run_pipeline
+from dicomnode.workers.dispatch import PipelineModels, run_pipeline, worker_pipelines
 from dicomnode.workers.runtime import ModelRuntime
 from dicomnode.workers.step import StepContext, load_step
 
@@ -73,6 +73,7 @@ class Worker:
         self.step = load_step(config)
         self.runtime = ModelRuntime(config)
         self.models = PipelineModels()
+        self.pipelines = tuple(p.name for p in worker_pipelines(config)) if config.inference.worker_pipelines else ()
         self.stopping = threading.Event()
         self._in_step = False
         self._last_stale_check = 0.0
@@ -102,7 +103,7 @@ class Worker:
                     break
                 try:
                     self._requeue_stale()
-                    ticket = claim_next(self.sessions, self.worker_id)
+                    ticket = claim_next(self.sessions, self.worker_id, self.pipelines)
                 except SQLAlchemyError as exc:
                     log.error("worker %s cannot reach the job queue: %s", self.worker_id, exc)
                     ticket = None

@@ -12,6 +12,7 @@ from db.jobs import SUCCEEDED, Job, NewJob, claim_next, create_job
 from db.models import utcnow
 from dicomnode import pipelines
 from dicomnode.config import Config
+from dicomnode.errors import ConfigError
 from dicomnode.workers.dispatch import run_pipeline
 from dicomnode.workers.worker import Worker
 from tests.conftest import migrated_engine
@@ -60,3 +61,29 @@ def test_a_job_without_inputs_reads_its_own_series(tmp_path: Path) -> None:
             create_job(session, NewJob("1.2", "1.2.1", "released", 3, 3, utcnow(), pipeline="echo"), None)
         ticket = claim_next(sessions, "w1")
         assert ticket is not None and (ticket.pipeline, ticket.inputs) == ("echo", ("1.2.1",))
+
+
+def test_a_worker_limited_to_some_pipelines_claims_only_their_jobs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'node.db'}"
+    with migrated_engine(url) as engine:
+        sessions: sessionmaker[Session] = make_sessionmaker(engine)
+        with sessions.begin() as session:
+            ich = create_job(session, NewJob("1.2", "1.2.1", "released", 3, 3, utcnow()), None).id
+            echo = create_job(session, NewJob("1.2", "1.2.2", "released", 3, 3, utcnow(), pipeline="echo"), None).id
+        limited = Worker(Config(database={"url": url}, inference={"worker_pipelines": ["echo"]}), worker_id="gpu")
+        try:
+            assert limited.pipelines == ("echo",)
+            ticket = claim_next(limited.sessions, "gpu", limited.pipelines)
+            assert ticket is not None and ticket.id == echo
+            assert claim_next(limited.sessions, "gpu", limited.pipelines) is None  # the ich_ct job is left
+        finally:
+            limited.engine.dispose()
+        ticket = claim_next(sessions, "any")
+        assert ticket is not None and ticket.id == ich
+
+
+def test_a_worker_cannot_be_limited_to_a_pipeline_that_is_not_enabled(tmp_path: Path) -> None:
+    config = Config(database={"url": f"sqlite:///{tmp_path / 'n.db'}"}, inference={"worker_pipelines": ["ich_mr"]},
+                    pipelines={"cmb_swi": {"enabled": False}})
+    with pytest.raises(ConfigError, match="inference.worker_pipelines: ich_mr is not an enabled pipeline"):
+        Worker(config)
