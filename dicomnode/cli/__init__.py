@@ -25,6 +25,7 @@ COMMANDS = {
     "model": "dicomnode.cli.model:model",
     "train": "dicomnode.cli.train:train",
     "cmb": "dicomnode.cli.cmb:cmb",
+    "ich": "dicomnode.cli.ich:ich",
 }
 
 
@@ -46,4 +47,8 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="dicomnode")
 def main() -> None:
-    """dicomnode: receives head CT over DICOM, reads it for hemorrhage, reports back to the PACS."""
+    """dicomnode: receives head CT and MR SWI over DICOM, reads them for bleeding, reports back to the PACS.
+
+    Each analysis has its tools in one group: ``dicomnode ich ...`` (hemorrhage on CT; also ``dicomnode
+    model ...``) and ``dicomnode cmb ...`` (microbleeds on SWI).
+    """
