@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dicomnode.config import Config
+from dicomnode.pipelines import enabled_pipelines
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 EXAMPLES = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
@@ -20,4 +21,5 @@ def test_readme_has_examples() -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_readme_example_validates(example: str) -> None:
-    Config(**tomllib.loads(example))
+    config = Config(**tomllib.loads(example))
+    enabled_pipelines(config)  # each pipeline validates its own [pipelines.<name>] keys
