@@ -1,6 +1,9 @@
 """The import rules of DESIGN.md, read from the source with ``ast``: ``dicomnode -> inference``, ``dicomnode -> db``.
 
-``inference`` never imports ``dicomnode`` or ``db``; ``db`` never imports ``dicomnode`` or ``inference``.
+``inference`` never imports ``dicomnode`` or ``db``; ``db`` never imports ``dicomnode`` or ``inference``. Within
+``dicomnode``, a pipeline never imports another pipeline's writers: the microbleed pipeline does not import the
+hemorrhage writers (``dicomnode.reports``) or ``ich_ct``, and the helpers both share (``dicomnode.results``)
+import neither.
 Every ``import``/``from ... import`` counts, also inside functions and ``if TYPE_CHECKING:`` blocks, and so
 do string arguments of ``importlib.import_module`` and ``__import__``.
 """
@@ -14,7 +17,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-FORBIDDEN = {"inference": ("dicomnode", "db"), "db": ("dicomnode", "inference")}
+FORBIDDEN = {
+    "inference": ("dicomnode", "db"),
+    "db": ("dicomnode", "inference"),
+    "dicomnode/results": ("dicomnode.reports", "dicomnode.pipelines"),
+    "dicomnode/pipelines/cmb_swi": ("dicomnode.reports", "dicomnode.pipelines.ich_ct"),
+}
+"""Folder -> the modules (and their submodules) no file in it may import."""
 
 
 def imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
@@ -41,8 +50,7 @@ def violations(package: str) -> list[str]:
     for path in sorted((REPO / package).rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for line, module in imported_modules(tree):
-            top = module.split(".")[0]
-            if top in FORBIDDEN[package]:
+            if any(module == banned or module.startswith(f"{banned}.") for banned in FORBIDDEN[package]):
                 found.append(f"{path.relative_to(REPO)}:{line} imports {module}")
     return found
 

@@ -33,7 +33,7 @@ and intersected with blood density: the model's attribution, not a segmentation 
 Modules: :mod:`~dicomnode.reports.findings` (which findings, slices and regions),
 :mod:`~dicomnode.reports.identity` (algorithm, device, dates), :mod:`~dicomnode.reports.render` (pixels),
 :mod:`~dicomnode.reports.codes` (coded concepts and where each was verified),
-:mod:`~dicomnode.reports.uids` (deterministic UIDs), :mod:`~dicomnode.reports.context` (inputs).
+:mod:`~dicomnode.results.uids` (deterministic UIDs), :mod:`~dicomnode.reports.context` (inputs).
 """
 
 from __future__ import annotations
@@ -45,13 +45,14 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ComprehensiveSRStorage, SecondaryCaptureImageStorage, SegmentationStorage
 
 from dicomnode.reports import render
-from dicomnode.reports.context import ReportContext, order_datasets, with_type2_present
+from dicomnode.reports.context import ReportContext, order_datasets
+from dicomnode.results.sources import with_type2_present
 from dicomnode.reports.findings import Findings, HuOf, IntracranialOf, locate
-from dicomnode.reports.identity import pin_times
+from dicomnode.results.times import pin_times
 from dicomnode.reports.sc import build_sc
 from dicomnode.reports.seg import build_seg
 from dicomnode.reports.sr import build_sr
-from dicomnode.reports.uids import ResultUids
+from dicomnode.results.uids import ResultUids
 from inference.intracranial import intracranial_slice_mask
 from inference.prediction import Prediction
 
@@ -97,7 +98,7 @@ def build_results(
     results: list[Dataset] = [build_sr(prediction, datasets, context, findings), *([seg] if seg is not None else [])]
     results += build_sc(prediction, datasets, context, findings, hu_of)
     for ds in results:
-        pin_times(ds, context)
+        pin_times(ds, context.created_at)
     return results
 
 

@@ -25,31 +25,26 @@ from __future__ import annotations
 
 from highdicom.sr import CodedConcept
 
-# --- document and template structure ---------------------------------------------------------------
+from dicomnode.results.codes import (  # the shared vocabulary, re-exported for the hemorrhage writers
+    ABSENT as ABSENT,
+    BRAIN as BRAIN,
+    COMMENT as COMMENT,
+    ENGLISH as ENGLISH,
+    IMAGING_MEASUREMENT_REPORT as IMAGING_MEASUREMENT_REPORT,
+    PRESENT as PRESENT,
+    PROBABILITY as PROBABILITY,
+    PROBABILITY_UNIT as PROBABILITY_UNIT,
+    QUALITATIVE_EVALUATIONS as QUALITATIVE_EVALUATIONS,
+    SUMMARY as SUMMARY,
+    UNDETERMINED as UNDETERMINED,
+)
 
-IMAGING_MEASUREMENT_REPORT = CodedConcept("126000", "DCM", "Imaging Measurement Report")
-"""PS3.16 Annex D, CID 7021 Measurement Report Document Title: TID 1500 root (what OHIF looks for)."""
+# --- document and template structure ---------------------------------------------------------------
 
 PROCEDURE_REPORTED = CodedConcept("25045-6", "LN", "CT unspecified body region")
 """Procedure reported, TID 1500 row 4: a member of PS3.16 CID 100 Quantitative Diagnostic Imaging Procedures.
 CID 100 is extensible, but PixelMed's validator (2022-06) reports a code outside it, e.g. (24725-4, LN)
 "CT Head", as an error; the head is given by every finding site instead."""
-
-ENGLISH = CodedConcept("en-US", "RFC5646", "English (United States)")
-"""Language of content (TID 1204, CID 5000): RFC 5646 tag, as highdicom writes it."""
-
-SUMMARY = CodedConcept("121111", "DCM", "Summary")
-"""PS3.16 Annex D: concept name of the one-sentence summary in the qualitative evaluations."""
-
-QUALITATIVE_EVALUATIONS = CodedConcept("C0034375", "UMLS", "Qualitative Evaluations")
-"""TID 1500 row 12, the document-level container of the study verdict: PS3.16 (and PixelMed's compiled
-TID 1500 rules, which expect exactly this code)."""
-
-PROBABILITY = CodedConcept("122157", "DCM", "Probability")
-"""PS3.16 Annex D: concept name of the study-level probability lines (TEXT, TID 1500 row 14)."""
-
-COMMENT = CodedConcept("121106", "DCM", "Comment")
-"""PS3.16 Annex D: concept name of each reason of an indeterminate result (TEXT, TID 1500 row 14)."""
 
 ORIGINAL_SOURCE = CodedConcept("111040", "DCM", "Original Source")
 """PS3.16 Annex D: concept name of the IMAGE under each region's SCOORD (TID 1410 row 6 allows any);
@@ -100,9 +95,6 @@ HEAD = CodedConcept("69536005", "SCT", "Head")
 INTRACRANIAL = CodedConcept("1101003", "SCT", "Intracranial")
 """SNOMED CT 1101003 (cranial cavity): PS3.16 CID 4 Anatomic Region, CID 7151."""
 
-BRAIN = CodedConcept("12738006", "SCT", "Brain")
-"""PS3.16 CID 4, CID 7151 (site of intraparenchymal hemorrhage)."""
-
 BRAIN_VENTRICLE = CodedConcept("35764002", "SCT", "Brain ventricle")
 """PS3.16 CID 7151 (site of intraventricular hemorrhage)."""
 
@@ -113,19 +105,6 @@ DURA_MATER = CodedConcept("18545000", "SCT", "Dura mater")
 """PS3.16 CID 5, CID 7151 (epidural and subdural hemorrhage lie on either side of it)."""
 
 # --- values and units ------------------------------------------------------------------------------
-
-PRESENT = CodedConcept("52101004", "SCT", "Present")
-"""PS3.16 CID 240 Present-Absent."""
-
-ABSENT = CodedConcept("272519000", "SCT", "Absent")
-"""PS3.16 CID 240 Present-Absent."""
-
-UNDETERMINED = CodedConcept("373068000", "SCT", "Undetermined")
-"""SNOMED CT 373068000 "Undetermined": PS3.16 CID 240 Present-Absent (and CID 230 Yes-No), per pydicom's
-CID table; the value of an indeterminate result's qualitative evaluation."""
-
-PROBABILITY_UNIT = CodedConcept("{probability}", "UCUM", "probability")
-"""UCUM annotation (dimension one): the unit of every probability measurement."""
 
 # --- the model's outputs ---------------------------------------------------------------------------
 

@@ -6,9 +6,7 @@ the configuration) and passed to :func:`dicomnode.reports.build_results`.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,7 +14,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from dicomnode import __version__
-from dicomnode.reports.uids import ResultUids
+from dicomnode.results.uids import ResultUids
 from inference.labels import ANY_INDEX, LABELS
 from inference.prediction import Prediction
 
@@ -78,27 +76,6 @@ class ReportContext:
         return cls(ResultUids(source_series_uid, job_version, model_hash), threshold, model_hash, **kwargs)  # type: ignore[arg-type]
 
 
-# Type 2 attributes of the Patient (PS3.3 C.7.1.1) and General Study (C.7.2.1) modules that the produced
-# objects copy from their source: present with no value when a sender left them out.
-COPIED_TYPE2 = (
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
-    "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
-)
-
-
-def with_type2_present(ds: Dataset) -> Dataset:
-    """A shallow copy of ``ds`` in which every attribute of :data:`COPIED_TYPE2` exists (empty if it was absent)."""
-    missing = [keyword for keyword in COPIED_TYPE2 if keyword not in ds]
-    if not missing:
-        return ds
-    filled = Dataset(dict(ds.items()))  # a new element dict; values (pixel data too) are shared, not copied
-    if hasattr(ds, "file_meta"):
-        filled.file_meta = ds.file_meta
-    for keyword in missing:
-        setattr(filled, keyword, None)
-    return filled
-
-
 def order_datasets(prediction: Prediction, datasets: Sequence[Dataset]) -> list[Dataset]:
     """The source datasets in the prediction's slice order (one per row of ``slice_probs``).
 
@@ -133,28 +110,3 @@ def key_slices(probabilities: np.ndarray, threshold: float, limit: int) -> list[
     order = [int(i) for i in np.argsort(-probabilities, kind="stable")]
     above = [i for i in order if float(probabilities[i]) >= threshold]
     return (above or order[:1])[:limit]
-
-
-NOT_RECORDED = "not recorded in the source images"
-
-
-def carry_deidentification(source: Dataset, target: Dataset) -> None:
-    """Keep the source's de-identification statement consistent in a produced object (PS3.3 C.7.1.1).
-
-    When the source says Patient Identity Removed YES, the produced object says so too and, as the Patient
-    Module then requires (Type 1C), names the method: the source's, or that the source did not record one.
-    """
-    if str(source.get("PatientIdentityRemoved", "")).upper() != "YES":
-        return
-    target.PatientIdentityRemoved = "YES"
-    if "DeidentificationMethodCodeSequence" in source:
-        target.DeidentificationMethodCodeSequence = source.DeidentificationMethodCodeSequence
-    target.DeidentificationMethod = source.get("DeidentificationMethod") or NOT_RECORDED
-
-
-@contextmanager
-def quiet_person_name_warnings() -> Iterator[None]:
-    """Silence highdicom's warning about odd Patient's Name values: its text would put the name in the log."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*intended person name.*")
-        yield

@@ -28,6 +28,7 @@ from pydicom.dataset import Dataset
 
 from dicomnode.reports.context import ReportContext, key_slices, positive_labels
 from dicomnode.reports.regions import SliceRegion, slice_region
+from dicomnode.results.geometry import pixel_spacing
 from inference.labels import ANY_INDEX, LABELS
 from inference.prediction import Prediction
 from inference.resample import resample_bilinear
@@ -100,15 +101,6 @@ class Findings:
     def referenced_indices(self) -> list[int]:
         """Slices the SR references (image library and evidence), sorted."""
         return sorted({item.index for items in self.key.values() for item in items})
-
-
-def pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
-    """(row, column) spacing in mm from Pixel Spacing (0028,0030), or None when absent or not positive."""
-    values = ds.get("PixelSpacing")
-    if not values or len(values) != 2:
-        return None
-    spacing = (float(values[0]), float(values[1]))
-    return spacing if spacing[0] > 0 and spacing[1] > 0 else None
 
 
 def locate(

@@ -1,17 +1,13 @@
-"""Who made a result and when: algorithm identification, device observer, series description, dates.
+"""Who made a hemorrhage result: algorithm identification, device observer, series description.
 
 Shared by the SR, the SEG and the SC images so that each object names the same algorithm the same way
-(PS3.16 TID 4019 Algorithm Identification, TID 1004 Device Observer) and carries the job's time, never
-the time of writing: re-building a job's results gives byte-identical objects.
+(PS3.16 TID 4019 Algorithm Identification, TID 1004 Device Observer); their times come from
+:mod:`dicomnode.results.times`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, time, timezone
-
 import highdicom as hd
-from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
 from dicomnode.reports.context import ReportContext
@@ -61,51 +57,3 @@ def observation_context(prediction: Prediction, context: ReportContext) -> hd.sr
             observer_type=codes.DCM.Device, observer_identifying_attributes=device
         )
     )
-
-
-@dataclass(frozen=True)
-class Moment:
-    """The job's creation time in UTC, to the second: Content and Series Date/Time of every object."""
-
-    day: date
-    clock: time
-
-    @property
-    def da(self) -> str:
-        """As a DA value (PS3.5 6.2), YYYYMMDD."""
-        return self.day.strftime("%Y%m%d")
-
-    @property
-    def tm(self) -> str:
-        """As a TM value (PS3.5 6.2), HHMMSS."""
-        return self.clock.strftime("%H%M%S")
-
-
-def job_moment(context: ReportContext) -> Moment | None:
-    """Content and Series Date/Time (PS3.3 C.7.6.1, C.7.3.1) from the job's creation time, in UTC.
-
-    None when the context has no time (highdicom then writes the current time: only for ad-hoc use).
-    """
-    if context.created_at is None:
-        return None
-    moment = context.created_at
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return Moment(moment.date(), moment.time().replace(tzinfo=None, microsecond=0))
-
-
-def pin_times(ds: Dataset, context: ReportContext) -> None:
-    """Replace every "now" highdicom wrote into ``ds`` by the job's time (nothing without one).
-
-    Instance Creation Date/Time (PS3.3 C.12.1), Contribution DateTime of the Contributing Equipment
-    (C.12.1.1.4) and the Timezone Offset From UTC: with them the object depends on the job alone.
-    """
-    moment = job_moment(context)
-    if moment is None:
-        return
-    day, clock = moment.da, moment.tm
-    ds.InstanceCreationDate, ds.InstanceCreationTime = day, clock
-    for item in ds.get("ContributingEquipmentSequence", []):
-        if "ContributionDateTime" in item:
-            item.ContributionDateTime = f"{day}{clock}+0000"
-    ds.TimezoneOffsetFromUTC = "+0000"

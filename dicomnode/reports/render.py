@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset
 from pydicom.pixels.processing import apply_rescale
 
-BANNER = "AI RESULT - NOT FOR DIAGNOSTIC USE"
+from dicomnode.results import banner
+
 BRAIN_WINDOW = (40.0, 80.0)
 """Centre and width in HU of the brain window (the model's first input channel)."""
 
@@ -25,7 +26,6 @@ REGION_COLOUR = (255, 48, 48)
 CENTRE_COLOUR = (0, 230, 255)
 LEGEND = ("AI attribution: model saliency within the intracranial space, 40-100 HU", "+ region centre")
 
-BANNER_COLOUR = (255, 215, 0)
 LABEL_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf")
 
 
@@ -81,10 +81,10 @@ def legend(rgb: np.ndarray, lines: Sequence[str] = LEGEND) -> np.ndarray:
     image = Image.fromarray(rgb, mode="RGB")
     rows, cols = rgb.shape[:2]
     size = max(6, int(cols / 40.0))
-    font = _font(size)
-    while size > 6 and max(font.getlength(line) for line in lines) > cols - 3 * size:
+    face = banner.font(size)
+    while size > 6 and max(face.getlength(line) for line in lines) > cols - 3 * size:
         size -= 1
-        font = _font(size)
+        face = banner.font(size)
     height = int(len(lines) * size * 1.3 + size * 0.4)
     top = max(0, rows - height)
     draw = ImageDraw.Draw(image)
@@ -92,34 +92,7 @@ def legend(rgb: np.ndarray, lines: Sequence[str] = LEGEND) -> np.ndarray:
     for number, (line, colour) in enumerate(zip(lines, (REGION_COLOUR, CENTRE_COLOUR))):
         y = top + size * 0.2 + number * size * 1.3
         draw.rectangle((size * 0.4, y + size * 0.2, size * 1.2, y + size), fill=colour)
-        draw.text((size * 1.6, y), line, fill=BANNER_COLOUR, font=font)
-    return np.asarray(image, dtype=np.uint8)
-
-
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has one bitmap size only
-        return ImageFont.load_default()
-
-
-def burn_in(rgb: np.ndarray, lines: Sequence[str]) -> np.ndarray:
-    """Draw ``lines`` on a dark band across the top of ``rgb`` (the first one is the disclaimer).
-
-    The font is the largest (up to 1/30 of the width) with which the longest line fits.
-    """
-    image = Image.fromarray(rgb, mode="RGB")
-    rows, cols = rgb.shape[:2]
-    size = max(6, int(cols / 30.0))
-    font = _font(size)
-    while size > 6 and max(font.getlength(line) for line in lines) > cols - size:
-        size -= 1
-        font = _font(size)
-    draw = ImageDraw.Draw(image)
-    height = int(len(lines) * size * 1.25 + size * 0.5)
-    draw.rectangle((0, 0, cols, min(height, rows)), fill=(0, 0, 0))
-    for number, line in enumerate(lines):
-        draw.text((size * 0.4, size * 0.25 + number * size * 1.25), line, fill=BANNER_COLOUR, font=font)
+        draw.text((size * 1.6, y), line, fill=banner.BANNER_COLOUR, font=face)
     return np.asarray(image, dtype=np.uint8)
 
 
@@ -175,5 +148,5 @@ def summary_plot(
     figure.savefig(raw, format="raw", dpi=dpi)  # RGBA bytes, rows x cols x 4
     rgba = np.frombuffer(raw.getvalue(), dtype=np.uint8).reshape(rows, cols, 4)
     rgb = np.ascontiguousarray(rgba[..., :3])
-    return burn_in(rgb, lines)
+    return banner.burn_in(rgb, lines)
 

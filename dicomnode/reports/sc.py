@@ -27,30 +27,20 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 
 from dicomnode.reports import render
+from dicomnode.results import banner
+from dicomnode.results.geometry import patient_orientation, pixel_spacing
 from dicomnode.reports.codes import ABBREVIATIONS, DISPLAY_NAMES
-from dicomnode.reports.context import SC_SERIES_NUMBER, ReportContext, carry_deidentification, quiet_person_name_warnings
-from dicomnode.reports.findings import Findings, pixel_spacing
-from dicomnode.reports.identity import job_moment, series_description
+from dicomnode.reports.context import SC_SERIES_NUMBER, ReportContext
+from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
+from dicomnode.reports.findings import Findings
+from dicomnode.reports.identity import series_description
+from dicomnode.results.times import job_moment
 from inference.labels import LABELS
 from inference.prediction import Prediction
 
 logger = logging.getLogger(__name__)
 
 SHORT_NAMES = [ABBREVIATIONS[label] for label in LABELS]
-
-
-def patient_orientation(ds: Dataset) -> tuple[str, str]:
-    """Patient Orientation (0020,0020) of a slice: the dominant direction of its rows and columns.
-
-    PS3.3 C.7.6.1.1.1: L/R, A/P, H/F along +x, +y, +z of the patient coordinate system (LPS).
-    """
-    orientation = np.asarray([float(v) for v in ds.ImageOrientationPatient], dtype=float).reshape(2, 3)
-    letters = (("R", "L"), ("A", "P"), ("F", "H"))
-    result = []
-    for vector in orientation:
-        axis = int(np.argmax(np.abs(vector)))
-        result.append(letters[axis][1 if vector[axis] > 0 else 0])
-    return result[0], result[1]
 
 
 def _source_reference(ds: Dataset) -> Dataset:
@@ -68,7 +58,7 @@ def _finish(image: hd.sc.SCImage, sources: Sequence[Dataset], context: ReportCon
     image.BodyPartExamined = str(sources[0].get("BodyPartExamined") or "HEAD")
     image.SourceImageSequence = DicomSequence([_source_reference(ds) for ds in sources])
     image.DerivationDescription = derivation[:1024]
-    moment = job_moment(context)
+    moment = job_moment(context.created_at)
     if moment is not None:
         for keyword in ("DateOfSecondaryCapture", "ContentDate", "SeriesDate"):
             setattr(image, keyword, moment.da)
@@ -103,15 +93,15 @@ def key_slice_image(
     grey = render.window(hu)
     region = findings.regions.get(index)
     lines = [
-        render.BANNER,
+        banner.BANNER,
         f"slice {index + 1}/{len(datasets)}: " + render.probability_line(prediction.slice_probs[index], SHORT_NAMES),
         "study: " + render.probability_line(prediction.study_probs, SHORT_NAMES),
     ]
     if region is None:
-        pixels = render.burn_in(np.repeat(grey[..., None], 3, axis=-1), lines)
+        pixels = banner.burn_in(np.repeat(grey[..., None], 3, axis=-1), lines)
     else:
         drawn = render.region_overlay(grey, region.mask, region.outline, region.centre)
-        pixels = render.burn_in(render.legend(drawn), lines)
+        pixels = banner.burn_in(render.legend(drawn), lines)
     image = _sc_image(ds, pixels, context.uids.key_slice(str(ds.SOPInstanceUID)), instance_number, prediction,
                       context, pixel_spacing(ds))
     _finish(image, [ds], context, (
@@ -129,7 +119,7 @@ def summary_image(
     """The SC image plotting each label's probability along the slices with the operating threshold."""
     verdict = "POSITIVE" if prediction.positive(context.threshold) else "negative"
     lines = [
-        render.BANNER,
+        banner.BANNER,
         f"{prediction.model_name} {prediction.model_version}: {verdict} at threshold {context.threshold:g}",
         "study: " + render.probability_line(prediction.study_probs, SHORT_NAMES),
     ]

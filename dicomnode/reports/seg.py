@@ -33,9 +33,11 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from dicomnode.reports import codes as c
-from dicomnode.reports.context import SEG_SERIES_NUMBER, ReportContext, carry_deidentification, quiet_person_name_warnings
+from dicomnode.reports.context import SEG_SERIES_NUMBER, ReportContext
+from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.reports.findings import Findings
-from dicomnode.reports.identity import algorithm_parameters, algorithm_version, job_moment, series_description
+from dicomnode.reports.identity import algorithm_parameters, algorithm_version, series_description
+from dicomnode.results.times import job_moment
 from dicomnode.reports.regions import BLOOD_HU
 from inference.prediction import Prediction
 
@@ -129,7 +131,7 @@ def build_seg(
     for segment, label in enumerate(labels):
         for index, mask in findings.segmented[label].items():
             pixels[position[index], :, :, segment] = mask
-    moment = job_moment(context)
+    moment = job_moment(context.created_at)
     with quiet_person_name_warnings():
         seg = hd.seg.Segmentation(
             source_images=[datasets[i] for i in indices],

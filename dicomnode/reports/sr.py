@@ -60,9 +60,11 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.sr.codedict import codes
 
 from dicomnode.reports import codes as c
-from dicomnode.reports.context import SR_SERIES_NUMBER, ReportContext, carry_deidentification, quiet_person_name_warnings
+from dicomnode.reports.context import SR_SERIES_NUMBER, ReportContext
+from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.reports.findings import Findings, KeySlice, finding_labels
-from dicomnode.reports.identity import algorithm_identification, job_moment, observation_context, series_description
+from dicomnode.reports.identity import algorithm_identification, observation_context, series_description
+from dicomnode.results.times import job_moment
 from inference.labels import ANY_INDEX, LABELS
 from inference.prediction import Prediction
 
@@ -214,7 +216,7 @@ def build_sr(
         measurements.ContentSequence = hd.sr.ContentSequence([item for group in groups for item in group])
     content += [measurements, qualitative_evaluations(prediction, context)]
     root.ContentSequence = DicomSequence(content)
-    moment = job_moment(context)
+    moment = job_moment(context.created_at)
     with quiet_person_name_warnings():
         sr = hd.sr.ComprehensiveSR(
             evidence=referenced, content=root, series_instance_uid=context.uids.sr_series,

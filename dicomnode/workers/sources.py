@@ -16,7 +16,7 @@ Slice Thickness (0018,0050)   the distance between slice planes measured from Im
 ============================  ===========================================================================
 
 The type 2 Patient and General Study attributes copied into the results are filled in by
-:func:`dicomnode.reports.context.with_type2_present`.
+:func:`dicomnode.results.sources.with_type2_present`.
 """
 
 from __future__ import annotations

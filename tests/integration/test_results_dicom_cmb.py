@@ -44,7 +44,7 @@ def produce(datasets: list[Dataset], out: Path, magnitude_only: bool = False, th
     magnitude = [by_uid[uid] for uid in volume.magnitude_sop_uids]
     ticket = Ticket(1, str(magnitude[0].StudyInstanceUID), str(magnitude[0].SeriesInstanceUID), 1, 1, 3,
                     len(datasets), len(datasets), "w1", {}, WHEN, "cmb_swi")
-    report = CmbReport.for_job(ticket, model.name, model.version, "d" * 64, result.threshold,
+    report = CmbReport.for_job(ticket, model.name, model.version, "d" * 64,
                                volume.frame_of_reference_uid, 4, {"operating threshold": f"{result.threshold:g}"})
     out.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -5,7 +5,7 @@ Standard codes were checked against the tables pydicom 3.0 generates from PS3.16
 concept for a cerebral microbleed nor for the rating scales' compartments, so those are local codes of
 the private coding scheme :data:`LOCAL_SCHEME` (PS3.16 8.2: a designator starting with "99"), each with a
 meaning a reader understands without the scheme. The document structure, verdict and probability
-concepts are the hemorrhage report's (:mod:`dicomnode.reports.codes`): one vocabulary for both.
+concepts are shared with the hemorrhage report (:mod:`dicomnode.results.codes`): one vocabulary for both.
 """
 
 from __future__ import annotations

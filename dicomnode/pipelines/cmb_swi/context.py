@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from db.jobs import Ticket
-from dicomnode.reports.context import ReportContext
-from dicomnode.reports.uids import ResultUids
+from dicomnode import __version__
+from dicomnode.results.uids import ResultUids
 
 SR_SERIES_NUMBER = 9911
 SC_SERIES_NUMBER = 9912
@@ -17,32 +18,31 @@ two never share a number in one study (a test checks every registered pipeline).
 
 @dataclass(frozen=True)
 class CmbReport:
-    """One microbleed job's result identity.
+    """One microbleed job's result identity: UIDs, time, producer, model, geometry and options.
 
-    ``context`` carries the deterministic UIDs and the job's time, as for the hemorrhage results; its
-    job version is qualified by the pipeline (``cmb_swi-<version>``), so even one series analysed by both
-    pipelines with one model hash could not give two results one UID.
+    The UIDs derive from (magnitude series, ``cmb_swi-<job version>``, model hash): the job version is
+    qualified by the pipeline, so even one series analysed by two pipelines with one model hash could not
+    give two results one UID.
     """
 
-    context: ReportContext
+    uids: ResultUids
+    created_at: datetime | None
     model_name: str
     model_version: str
     model_hash: str
     frame_of_reference_uid: str
     max_key_images: int
     parameters: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def uids(self) -> ResultUids:
-        return self.context.uids
+    manufacturer: str = "dicomnode"
+    software_version: str = __version__
+    institution_name: str | None = None
 
     @classmethod
     def for_job(
-        cls, job: Ticket, model_name: str, model_version: str, model_hash: str, threshold: float,
-        frame_of_reference_uid: str, max_key_images: int, parameters: dict[str, str],
+        cls, job: Ticket, model_name: str, model_version: str, model_hash: str, frame_of_reference_uid: str,
+        max_key_images: int, parameters: dict[str, str],
     ) -> CmbReport:
         """The report identity of ``job`` analysed by the model ``model_hash``."""
-        context = ReportContext.for_job(job.series_uid, f"{job.pipeline}-{job.version}", model_hash, threshold,
-                                        created_at=job.created_at, parameters=parameters)
-        return cls(context, model_name, model_version, model_hash, frame_of_reference_uid, max_key_images,
-                   parameters)
+        uids = ResultUids(job.series_uid, f"{job.pipeline}-{job.version}", model_hash)
+        return cls(uids, job.created_at, model_name, model_version, model_hash, frame_of_reference_uid,
+                   max_key_images, parameters)

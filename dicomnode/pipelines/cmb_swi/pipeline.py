@@ -89,7 +89,7 @@ class CmbSwi:
         by_uid = {str(ds.SOPInstanceUID): ds for ds in datasets}
         magnitude = [by_uid[uid] for uid in volume.magnitude_sop_uids]
         report = CmbReport.for_job(
-            job, model.model.name, model.model.version, model.model_hash, result.threshold,
+            job, model.model.name, model.model.version, model.model_hash,
             volume.frame_of_reference_uid, model.settings.max_key_images,
             {"operating threshold": f"{result.threshold:g}", "input": "magnitude only" if result.magnitude_only
              else f"magnitude + phase ({volume.phase_convention})"},

@@ -10,8 +10,8 @@ from pydicom.dataset import Dataset
 from dicomnode.pipelines.cmb_swi.context import CmbReport
 from dicomnode.pipelines.cmb_swi.sc import build_sc
 from dicomnode.pipelines.cmb_swi.sr import build_sr
-from dicomnode.reports.context import with_type2_present
-from dicomnode.reports.identity import pin_times
+from dicomnode.results.sources import with_type2_present
+from dicomnode.results.times import pin_times
 from inference.cmb import DetectionResult
 
 
@@ -25,5 +25,5 @@ def build_results(result: DetectionResult, magnitude: Sequence[Dataset], planes:
     sources = [with_type2_present(ds) for ds in magnitude]
     results: list[Dataset] = [build_sr(result, sources, report), *build_sc(result, sources, planes, report)]
     for ds in results:
-        pin_times(ds, report.context)
+        pin_times(ds, report.created_at)
     return results

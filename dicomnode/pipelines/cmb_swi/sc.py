@@ -24,11 +24,10 @@ from pydicom.sequence import Sequence as DicomSequence
 
 from dicomnode.pipelines.cmb_swi.context import SC_SERIES_NUMBER, CmbReport
 from dicomnode.pipelines.cmb_swi.sr import count_line
-from dicomnode.reports import render
-from dicomnode.reports.context import carry_deidentification, quiet_person_name_warnings
-from dicomnode.reports.findings import pixel_spacing
-from dicomnode.reports.identity import job_moment
-from dicomnode.reports.sc import patient_orientation
+from dicomnode.results import banner
+from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
+from dicomnode.results.geometry import patient_orientation, pixel_spacing
+from dicomnode.results.times import job_moment
 from inference.cmb import DetectionResult, Microbleed
 
 logger = logging.getLogger(__name__)
@@ -70,10 +69,10 @@ def _image(ref: Dataset, pixels: np.ndarray, uid: str, number: int, report: CmbR
             coordinate_system="PATIENT", patient_orientation=patient_orientation(ref), sop_instance_uid=uid,
             instance_number=number, pixel_spacing=cast("tuple[int, int] | None", shown),
             transfer_syntax_uid="1.2.840.10008.1.2.1", series_instance_uid=report.uids.sc_series,
-            series_number=SC_SERIES_NUMBER, manufacturer=report.context.manufacturer,
+            series_number=SC_SERIES_NUMBER, manufacturer=report.manufacturer,
             series_description=f"AI CMB SC {report.model_name} {report.model_version}"[:64],
-            software_versions=report.context.software_version, manufacturer_model_name="dicomnode",
-            institution_name=report.context.institution_name,
+            software_versions=report.software_version, manufacturer_model_name="dicomnode",
+            institution_name=report.institution_name,
         )
     carry_deidentification(ref, image)
     image.BurnedInAnnotation = "YES"
@@ -84,7 +83,7 @@ def _image(ref: Dataset, pixels: np.ndarray, uid: str, number: int, report: CmbR
     image.DerivationDescription = ("SWI magnitude windowed to its 1st-99th percentiles with the microbleeds the "
                                    f"{report.model_name} model detected circled; AI result, not for diagnostic use")
     image.ImageComments = "AI key image for cerebral microbleeds; not for diagnostic use"
-    moment = job_moment(report.context)
+    moment = job_moment(report.created_at)
     if moment is not None:
         for keyword in ("DateOfSecondaryCapture", "ContentDate", "SeriesDate"):
             setattr(image, keyword, moment.da)
@@ -114,10 +113,10 @@ def build_sc(result: DetectionResult, magnitude: Sequence[Dataset], planes: np.n
         ref = magnitude[k]
         spacing = pixel_spacing(ref) or (1.0, 1.0)
         pixels = marked(grey_levels(planes[k]), numbered.get(k, []), spacing, zoom)
-        lines = [render.BANNER, f"slice {k + 1}/{len(magnitude)}: {len(numbered.get(k, []))} microbleed(s) marked",
+        lines = [banner.BANNER, f"slice {k + 1}/{len(magnitude)}: {len(numbered.get(k, []))} microbleed(s) marked",
                  "study: " + (count_line(result) if result.microbleeds else "no microbleed detected")]
         lines += result.notes[:2]
-        pixels = render.burn_in(pixels, lines)
+        pixels = banner.burn_in(pixels, lines)
         images.append(_image(ref, pixels, report.uids.key_slice(str(ref.SOPInstanceUID)), instance, report, zoom))
     logger.info("CMB SC series %s for series %s: %d image(s)", report.uids.sc_series,
                 report.uids.source_series_uid, len(images))

@@ -38,9 +38,9 @@ from pydicom.sr.codedict import codes
 
 from dicomnode.pipelines.cmb_swi import codes as m
 from dicomnode.pipelines.cmb_swi.context import CmbReport, SR_SERIES_NUMBER
-from dicomnode.reports import codes as c
-from dicomnode.reports.context import carry_deidentification, quiet_person_name_warnings
-from dicomnode.reports.identity import job_moment
+from dicomnode.results import codes as c
+from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
+from dicomnode.results.times import job_moment
 from inference.cmb import DetectionResult, Microbleed
 from inference.cmb.location import LocationClass
 
@@ -98,7 +98,7 @@ def algorithm(report: CmbReport) -> hd.sr.AlgorithmIdentification:
 def observation_context(report: CmbReport) -> hd.sr.ObservationContext:
     """TID 1001 with the algorithm as the device observer (TID 1004)."""
     device = hd.sr.DeviceObserverIdentifyingAttributes(
-        uid=report.uids.device, name=report.model_name, manufacturer_name=report.context.manufacturer,
+        uid=report.uids.device, name=report.model_name, manufacturer_name=report.manufacturer,
         model_name=f"{report.model_name} {report.model_version}"[:64],
     )
     return hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(
@@ -150,15 +150,15 @@ def build_sr(result: DetectionResult, magnitude: Sequence[Dataset], report: CmbR
         measurements.ContentSequence = hd.sr.ContentSequence([item for group in groups for item in group])
     content += [measurements, qualitative_evaluations(result, report)]
     root.ContentSequence = DicomSequence(content)
-    moment = job_moment(report.context)
+    moment = job_moment(report.created_at)
     with quiet_person_name_warnings():
         sr = hd.sr.Comprehensive3DSR(
             evidence=referenced, content=root, series_instance_uid=report.uids.sr_series,
             series_number=SR_SERIES_NUMBER, sop_instance_uid=report.uids.sr_instance, instance_number=1,
-            manufacturer=report.context.manufacturer, is_complete=True, is_final=False, is_verified=False,
-            institution_name=report.context.institution_name,
+            manufacturer=report.manufacturer, is_complete=True, is_final=False, is_verified=False,
+            institution_name=report.institution_name,
             series_description=f"AI CMB SR {report.model_name} {report.model_version}"[:64],
-            software_versions=report.context.software_version, manufacturer_model_name="dicomnode",
+            software_versions=report.software_version, manufacturer_model_name="dicomnode",
             content_date=moment.day if moment else None, content_time=moment.clock if moment else None,
             series_date=moment.day if moment else None, series_time=moment.clock if moment else None,
         )

@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset
 
 from dicomnode.reports import build_results, render
 from dicomnode.reports.context import key_slices
-from dicomnode.reports.sc import patient_orientation
+from dicomnode.results.geometry import patient_orientation
 from inference.intracranial import intracranial_slice_mask
 from inference.labels import ANY_INDEX
 from tests.dicomnode.reports.helpers import NEGATIVE, context_for, lesion_case, prediction_for

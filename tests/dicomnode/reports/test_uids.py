@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dicomnode.reports.uids import ResultUids
+from dicomnode.results.uids import ResultUids
 
 UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
