@@ -1,7 +1,7 @@
 """Results benchmark: SR + SEG + SC built for the real 238-slice CQ500 series, each part timed.
 
 The series goes through the real engine once (torch on CPU, the shipped weights: real saliency maps), then
-:func:`dicomnode.reports.build_results` and its parts run ``--repeat`` times on it, at the operating
+:func:`dicomnode.pipelines.ich_ct.build_results` and its parts run ``--repeat`` times on it, at the operating
 threshold and at a low threshold that makes every subtype positive (the most drawing there can be):
 
 - locate: the regions (intracranial mask, saliency, blood density, outline) on every slice drawn or segmented;
@@ -32,8 +32,8 @@ import pydicom
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dicomnode.reports import ReportContext, build_results, build_sc, build_seg, build_sr, locate  # noqa: E402
-from dicomnode.reports.context import order_datasets, with_type2_present  # noqa: E402
+from dicomnode.pipelines.ich_ct.results import ReportContext, build_results, build_sc, build_seg, build_sr, locate  # noqa: E402
+from dicomnode.pipelines.ich_ct.context import order_datasets, with_type2_present  # noqa: E402
 from inference.engines.factory import create_engine  # noqa: E402
 from inference.intracranial import intracranial_slice_mask  # noqa: E402
 from inference.prediction import Prediction  # noqa: E402

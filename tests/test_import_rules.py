@@ -1,9 +1,8 @@
 """The import rules of DESIGN.md, read from the source with ``ast``: ``dicomnode -> inference``, ``dicomnode -> db``.
 
 ``inference`` never imports ``dicomnode`` or ``db``; ``db`` never imports ``dicomnode`` or ``inference``. Within
-``dicomnode``, a pipeline never imports another pipeline's writers: the microbleed pipeline does not import the
-hemorrhage writers (``dicomnode.reports``) or ``ich_ct``, and the helpers both share (``dicomnode.results``)
-import neither.
+``dicomnode``, a pipeline never imports another pipeline (``ich_ct`` and ``cmb_swi`` share only
+``dicomnode.results``, the workers and the base), and the shared result helpers import no pipeline.
 Every ``import``/``from ... import`` counts, also inside functions and ``if TYPE_CHECKING:`` blocks, and so
 do string arguments of ``importlib.import_module`` and ``__import__``.
 """
@@ -20,8 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
     "inference": ("dicomnode", "db"),
     "db": ("dicomnode", "inference"),
-    "dicomnode/results": ("dicomnode.reports", "dicomnode.pipelines"),
-    "dicomnode/pipelines/cmb_swi": ("dicomnode.reports", "dicomnode.pipelines.ich_ct"),
+    "dicomnode/results": ("dicomnode.pipelines",),
+    "dicomnode/pipelines/cmb_swi": ("dicomnode.pipelines.ich_ct",),
+    "dicomnode/pipelines/ich_ct": ("dicomnode.pipelines.cmb_swi",),
 }
 """Folder -> the modules (and their submodules) no file in it may import."""
 

@@ -1,17 +1,10 @@
-"""The analysis step: the one function a worker runs for a claimed job.
+"""The analysis step: the one function a worker runs for a claimed job, and what every step may use.
 
-What it does, each stage timed into ``jobs.timings``::
-
-    Ticket (job id, series UID, snapshot of instances)
-      -> source datasets (read from storage)                         load_ms
-      -> inference.Volume (HU, geometry, tilt)                       volume_ms
-      -> intracranial mask + inference.domain.assess_domain          domain_ms
-         (out of the model's domain: the results say "indeterminate" and why)
-      -> engine.predict(volume, intracranial) -> Prediction          inference_ms
-      -> reports: SR (TID 1500) + SEG + SC (dicomnode.reports)       reports_ms
-      -> result files, durable, no transaction open                  enqueue_ms
-         then outbox rows in a short transaction (dicomnode.delivery)
-      -> AnalysisOutcome(result, timings_ms)
+The default step, :func:`dicomnode.workers.dispatch.run_pipeline`, runs each job by its pipeline
+(:mod:`dicomnode.pipelines`): the hemorrhage pipeline's analysis is :mod:`dicomnode.pipelines.ich_ct.analysis`,
+the microbleed pipeline's :mod:`dicomnode.pipelines.cmb_swi.pipeline`. Both read their series with
+:func:`load_series` and hand their result datasets to :func:`store_results`, and each stage's time goes to
+``jobs.timings``.
 
 Contract:
 
@@ -28,8 +21,6 @@ Contract:
 - Check ``context.stopping`` between long phases if you can stop early; the worker also interrupts the
   step on SIGTERM and gives the job back to the queue.
 
-The worker's default step is :func:`dicomnode.workers.dispatch.run_pipeline`, which runs each job by its
-pipeline (:mod:`dicomnode.pipelines`); the hemorrhage pipeline runs :func:`run_analysis`.
 ``inference.analysis_step = "module:function"`` names another step with the same signature for every job
 (tests use it for a slow step; a deployment could use it for a site-specific one).
 """
@@ -51,28 +42,20 @@ from db.jobs import Ticket, superseded_by
 from db.series import series_instances
 from dicomnode.config import Config
 from dicomnode.delivery import enqueue, write_results
-from dicomnode.errors import AnalysisError, ConfigError, UnusableSeries
-from dicomnode.reports import ReportContext, build_results
+from dicomnode.errors import AnalysisError, ConfigError
 from dicomnode.workers.dispatch import PipelineModels, run_pipeline
-from dicomnode.workers.runtime import ModelRuntime
-from dicomnode.workers.sources import complete_headers
-from inference.domain import assess_domain
-from inference.errors import VolumeError
-from inference.postprocess import series_intracranial_mask
-from inference.volume import Volume
 
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step may use: configuration, database sessions, the loaded model, who runs it, a stop request.
+    """What a step may use: configuration, database sessions, who runs it, a stop request, the models.
 
-    ``runtime`` is the hemorrhage model; ``models`` holds the model of each pipeline the worker has run.
+    ``models`` holds the model of each pipeline the worker has run (loaded on first use).
     """
 
     config: Config
     sessions: sessionmaker[Session]
     worker_id: str
-    runtime: ModelRuntime
     stopping: threading.Event = field(default_factory=threading.Event)
     models: PipelineModels = field(default_factory=PipelineModels)
 
@@ -88,65 +71,9 @@ class AnalysisOutcome:
 Step = Callable[[Ticket, StepContext], AnalysisOutcome]
 
 
-def _ms(start: float) -> float:
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since ``start`` (a :func:`time.perf_counter` value), to 0.1 ms, for ``jobs.timings``."""
     return round((time.perf_counter() - start) * 1000, 1)
-
-
-def run_analysis(job: Ticket, context: StepContext) -> AnalysisOutcome:
-    """Read the job's series with the model, write its SR and SC images, and queue them for delivery."""
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    datasets = load_series(job, context, job.series_uid, job.max_instance_id)
-    timings["load_ms"] = _ms(start)
-
-    start = time.perf_counter()
-    try:
-        volume = Volume.from_datasets(datasets, max_obliquity_degrees=context.config.selection.max_tilt_degrees)
-    except VolumeError as exc:
-        raise UnusableSeries(f"series {job.series_uid}: {exc}") from exc
-    datasets = complete_headers(datasets, volume)
-    timings["volume_ms"] = _ms(start)
-
-    start = time.perf_counter()
-    intracranial = series_intracranial_mask(volume.hu, volume.spacing)
-    domain = assess_domain(volume, datasets, intracranial=intracranial)
-    timings["domain_ms"] = _ms(start)
-
-    start = time.perf_counter()
-    engine = context.runtime.engine
-    threshold = context.runtime.threshold
-    prediction = engine.predict(volume, intracranial=intracranial)
-    timings["inference_ms"] = _ms(start)
-
-    start = time.perf_counter()
-    report = ReportContext.for_job(
-        job.series_uid, job.version, engine.info.model_hash, threshold,
-        max_key_slices=context.config.reports.max_key_slices, parameters={"backend": engine.description},
-        created_at=job.created_at, segmentation=context.config.reports.segmentation,
-        indeterminate_reasons=() if domain.in_domain else domain.reasons,
-    )
-    results = build_results(prediction, datasets, report, hu=volume.hu)
-    timings["reports_ms"] = _ms(start)
-
-    start = time.perf_counter()
-    newer = store_results(job, context, results)
-    timings["enqueue_ms"] = _ms(start)
-
-    summary = prediction.to_dict(threshold)
-    del summary["slices"]  # per-slice probabilities are in the SR; the job row keeps the study level
-    result = {
-        **summary,
-        "series_uid": job.series_uid,
-        "slices": volume.num_slices,
-        "tilt_degrees": round(volume.tilt_degrees, 2),
-        "in_domain": domain.in_domain,
-        "indeterminate_reasons": list(() if domain.in_domain else domain.reasons),
-        "model": {**summary["model"], "hash": engine.info.model_hash, "trained": engine.info.trained},
-        "objects": [{"sop_instance_uid": str(ds.SOPInstanceUID), "sop_class_uid": str(ds.SOPClassUID)} for ds in results],
-        "delivered": newer is None,
-        "superseded_by": newer,
-    }
-    return AnalysisOutcome(result=result, timings_ms=timings)
 
 
 def store_results(job: Ticket, context: StepContext, results: Sequence[pydicom.Dataset]) -> int | None:

@@ -28,7 +28,6 @@ from dicomnode.config import Config
 from dicomnode.errors import UnusableSeries
 from dicomnode.workers.failures import describe_failure, is_internal
 from dicomnode.workers.dispatch import PipelineModels, run_pipeline, worker_pipelines
-from dicomnode.workers.runtime import ModelRuntime
 from dicomnode.workers.step import StepContext, load_step
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,6 @@ class Worker:
         self.engine = make_engine(config.database.url, echo=config.database.echo)
         self.sessions = make_sessionmaker(self.engine)
         self.step = load_step(config)
-        self.runtime = ModelRuntime(config)
         self.models = PipelineModels()
         self.pipelines = tuple(p.name for p in worker_pipelines(config)) if config.inference.worker_pipelines else ()
         self.stopping = threading.Event()
@@ -134,7 +132,7 @@ class Worker:
                  ticket.series_uid, ticket.attempt)
         beat = _Heartbeat(self, ticket, self.config.inference.heartbeat_seconds)
         beat.start()
-        context = StepContext(self.config, self.sessions, self.worker_id, self.runtime, self.stopping, self.models)
+        context = StepContext(self.config, self.sessions, self.worker_id, self.stopping, self.models)
         start = time.perf_counter()
         try:
             try:

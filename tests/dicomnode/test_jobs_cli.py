@@ -40,8 +40,8 @@ def run(*args: str, code: int = 0) -> str:
 
 def test_list_and_show(config_file: Path) -> None:
     table = run("list", "--config", str(config_file))
-    assert table.splitlines()[0].split()[:3] == ["id", "state", "version"]
-    assert [line.split()[1] for line in table.splitlines()[1:]] == ["failed", "skipped"]
+    assert table.splitlines()[0].split()[:4] == ["id", "pipeline", "state", "version"]
+    assert [line.split()[1:3] for line in table.splitlines()[1:]] == [["ich_ct", "failed"], ["ich_ct", "skipped"]]
     rows = json.loads(run("list", "--config", str(config_file), "--state", "skipped", "--format", "json"))
     assert [(r["id"], r["reason"]) for r in rows] == [(1, "3 slice(s); at least 10 needed")]
     shown = json.loads(run("show", "2", "--config", str(config_file)))

@@ -24,9 +24,9 @@ from db.engine import make_sessionmaker
 from db.models import AuditEvent, utcnow
 from dicomnode.config import Config, Destination
 from dicomnode.delivery import deliver_due, enqueue, write_results
-from dicomnode.reports import build_results
+from dicomnode.pipelines.ich_ct.results import build_results
 from tests.conftest import migrated_engine
-from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
+from tests.dicomnode.pipelines.ich_ct.helpers import POSITIVE, context_for, phantom_series, prediction_for
 from tests.integration.orthanc import Orthanc
 from tests.polling import wait_for
 from tests.node_process import free_port, port_open

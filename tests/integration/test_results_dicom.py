@@ -23,12 +23,12 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
-from dicomnode.reports import ReportContext, build_results
+from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
 from inference.engines.factory import create_engine
 from inference.prediction import Prediction
 from inference.volume import Volume
 from tests.conftest import SHARED_DATA
-from tests.dicomnode.reports.helpers import WHEN, lesion_case, phantom_series
+from tests.dicomnode.pipelines.ich_ct.helpers import WHEN, lesion_case, phantom_series
 from tests.integration.validators import Report, dciodvfy, pixelmed
 
 pytestmark = pytest.mark.integration

@@ -22,7 +22,7 @@ from dicomnode.pipelines.cmb_swi.results import build_results
 from inference.cmb import detect, load_model, load_swi
 from inference.cmb.phantom.dicom_writer import write_swi_dicom
 from inference.cmb.phantom.study import generate_swi_phantom
-from tests.dicomnode.reports.helpers import WHEN
+from tests.dicomnode.pipelines.ich_ct.helpers import WHEN
 from tests.integration.test_results_dicom import check_dciodvfy
 from tests.integration.validators import pixelmed
 

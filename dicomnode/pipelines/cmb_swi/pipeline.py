@@ -20,7 +20,7 @@ from dicomnode.pipelines.base import Study, Verdict, pipeline_settings
 from dicomnode.pipelines.cmb_swi.context import SERIES_NUMBERS, CmbReport
 from dicomnode.pipelines.cmb_swi.results import build_results
 from dicomnode.pipelines.cmb_swi.selection import select_swi
-from dicomnode.workers.step import AnalysisOutcome, StepContext, load_series, store_results
+from dicomnode.workers.step import AnalysisOutcome, StepContext, elapsed_ms, load_series, store_results
 from inference.cmb import CmbModel, SwiInputError, detect, load_model, load_swi
 from inference.cmb.detector import DEFAULT_WEIGHTS
 
@@ -74,17 +74,17 @@ class CmbSwi:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         datasets = self._load(job, inputs, context)
-        timings["load_ms"] = _ms(start)
+        timings["load_ms"] = elapsed_ms(start)
         start = time.perf_counter()
         try:
             volume = load_swi(datasets, allow_magnitude_only=model.settings.allow_magnitude_only)
         except SwiInputError as exc:
             raise UnusableSeries(f"series {job.series_uid}: {exc.reason}: {exc}") from exc
-        timings["volume_ms"] = _ms(start)
+        timings["volume_ms"] = elapsed_ms(start)
         start = time.perf_counter()
         result = detect(volume.magnitude, volume.phase, volume.spacing_mm, model.model, volume.affine,
                         paramagnetic_sign=model.settings.paramagnetic_phase_sign)
-        timings["inference_ms"] = _ms(start)
+        timings["inference_ms"] = elapsed_ms(start)
         start = time.perf_counter()
         by_uid = {str(ds.SOPInstanceUID): ds for ds in datasets}
         magnitude = [by_uid[uid] for uid in volume.magnitude_sop_uids]
@@ -95,10 +95,10 @@ class CmbSwi:
              else f"magnitude + phase ({volume.phase_convention})"},
         )
         results = build_results(result, magnitude, volume.magnitude, report)
-        timings["reports_ms"] = _ms(start)
+        timings["reports_ms"] = elapsed_ms(start)
         start = time.perf_counter()
         newer = store_results(job, context, results)
-        timings["enqueue_ms"] = _ms(start)
+        timings["enqueue_ms"] = elapsed_ms(start)
         return AnalysisOutcome(result={
             "positive": bool(result.microbleeds),
             "headline": "; ".join([f"cerebral microbleeds: {len(result.microbleeds)}", *result.notes]),
@@ -130,10 +130,6 @@ class CmbSwi:
                 raise AnalysisError(f"series {job.series_uid}: job {job.id} names input {uid} without its snapshot")
             datasets += load_series(job, context, uid, top)
         return datasets
-
-
-def _ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 1)
 
 
 PIPELINE = CmbSwi()

@@ -1,8 +1,10 @@
 """``ich_ct``: intracranial hemorrhage on axial head CT (the CNN-BiLSTM of ``inference/``).
 
-Thin over the code it grew from: selection rules in :mod:`dicomnode.assembly.selection`, the analysis
-step in :mod:`dicomnode.workers.step`, the model runtime in :mod:`dicomnode.workers.runtime`, the SR,
-SEG and SC writers in :mod:`dicomnode.reports`.
+Files: :mod:`.selection` (which series: header rules), :mod:`.pipeline` (the pipeline object),
+:mod:`.runtime` (the engine a worker keeps), :mod:`.analysis` (one job: volume, domain, model, results),
+:mod:`.sources` (CT header fallbacks), :mod:`.results` (SR, SEG and SC of one prediction) with its writers
+:mod:`.sr`, :mod:`.seg`, :mod:`.sc` and their parts (:mod:`.findings`, :mod:`.regions`, :mod:`.render`,
+:mod:`.identity`, :mod:`.context`, :mod:`.codes`).
 """
 
 from __future__ import annotations

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 from pydicom.dataset import Dataset
 
 from db.jobs import Ticket
-from dicomnode.assembly.selection import select_series
+from dicomnode.pipelines.ich_ct.selection import select_series
 from dicomnode.config import Config
 from dicomnode.pipelines.base import InputSet, NotApplicable, Refusal, Study, Verdict, pipeline_settings
-from dicomnode.reports import PRODUCED_SOP_CLASSES
-from dicomnode.reports.context import SC_SERIES_NUMBER, SEG_SERIES_NUMBER, SR_SERIES_NUMBER
-from dicomnode.workers.runtime import ModelRuntime
-from dicomnode.workers.step import AnalysisOutcome, StepContext, run_analysis
+from dicomnode.pipelines.ich_ct.results import PRODUCED_SOP_CLASSES
+from dicomnode.pipelines.ich_ct.context import SC_SERIES_NUMBER, SEG_SERIES_NUMBER, SR_SERIES_NUMBER
+from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
+from dicomnode.pipelines.ich_ct.analysis import run_analysis
+from dicomnode.workers.step import AnalysisOutcome, StepContext
 
 
 class IchCtSettings(BaseModel):
@@ -39,7 +39,7 @@ class IchCt:
         return pipeline_settings(config, self.name, IchCtSettings)
 
     def select(self, headers: Sequence[Dataset], config: Config, study: Study) -> Verdict:
-        """Apply :func:`~dicomnode.assembly.selection.select_series` to a series of the configured modalities.
+        """Apply :func:`~dicomnode.pipelines.ich_ct.selection.select_series` to a series of the configured modalities.
 
         A series none of whose instances has a modality of ``selection.modalities`` (an MR series) is not
         for this pipeline; any other gets a hemorrhage job, skipped with the reasons when a rule refuses it
@@ -61,8 +61,8 @@ class IchCt:
         return runtime
 
     def run(self, job: Ticket, inputs: Sequence[str], model: ModelRuntime, context: StepContext) -> AnalysisOutcome:
-        """:func:`~dicomnode.workers.step.run_analysis` on the job's series with ``model``."""
-        return run_analysis(job, dataclasses.replace(context, runtime=model))
+        """:func:`~dicomnode.pipelines.ich_ct.analysis.run_analysis` on the job's series with ``model``."""
+        return run_analysis(job, context, model)
 
 
 PIPELINE = IchCt()

@@ -13,9 +13,9 @@ from pynetdicom import AE, evt
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_sessionmaker
-from dicomnode.reports import PRODUCED_SOP_CLASSES, build_results
+from dicomnode.pipelines.ich_ct.results import PRODUCED_SOP_CLASSES, build_results
 from tests.conftest import migrated_engine
-from tests.dicomnode.reports.helpers import POSITIVE, context_for, phantom_series, prediction_for
+from tests.dicomnode.pipelines.ich_ct.helpers import POSITIVE, context_for, phantom_series, prediction_for
 from tests.node_process import free_port
 
 

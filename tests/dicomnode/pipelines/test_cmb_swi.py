@@ -18,7 +18,6 @@ from dicomnode.errors import ConfigError
 from dicomnode.pipelines import PIPELINES, enabled_pipelines, load_pipeline
 from dicomnode.pipelines.base import InputSet, NotApplicable, OtherSeries, Refusal, Wait
 from dicomnode.workers.step import StepContext
-from dicomnode.workers.runtime import ModelRuntime
 from inference.cmb.phantom.dicom_writer import write_swi_dicom
 from inference.cmb.phantom.study import generate_swi_phantom
 from tests.dicomnode.assembly.test_assembler import jobs, store
@@ -140,7 +139,7 @@ def test_a_run_writes_a_3d_sr_with_one_point_per_microbleed_and_marked_key_image
     ticket = Ticket(job.id, job.study_uid, job.series_uid, job.version, 1, 3, job.instance_count,
                     job.max_instance_id, "w1", dict(job.detail), job.created_at, job.pipeline, tuple(job.inputs or ()))
     config = Config(results={"dir": str(tmp_path / "results")})
-    context = StepContext(config, sessions, "w1", ModelRuntime(config))
+    context = StepContext(config, sessions, "w1")
     outcome = CMB.run(ticket, ticket.inputs, CMB.load_model(config), context)
     result = outcome.result
     assert result["magnitude_only"] is False and result["count"] == len(result["microbleeds"])

@@ -10,7 +10,7 @@ from dicomnode.config import Config, load_config
 from dicomnode.errors import ConfigError
 from dicomnode.pipelines import PIPELINES, enabled_pipelines, load_pipeline, produced_sop_classes
 from dicomnode.pipelines.base import InputSet, NotApplicable, OtherSeries, Refusal
-from dicomnode.reports import PRODUCED_SOP_CLASSES
+from dicomnode.pipelines.ich_ct.results import PRODUCED_SOP_CLASSES
 from tests.factories import ct_series
 
 

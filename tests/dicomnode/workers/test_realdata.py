@@ -24,11 +24,12 @@ from db.jobs import Ticket
 from db.models import Instance
 from db.series import series_instances
 from dicomnode.assembly.headers import read_headers
-from dicomnode.assembly.selection import select_series
+from dicomnode.pipelines.ich_ct.selection import select_series
 from dicomnode.config import Config
 from dicomnode.errors import UnusableSeries
-from dicomnode.workers.runtime import ModelRuntime
-from dicomnode.workers.step import StepContext, run_analysis
+from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
+from dicomnode.pipelines.ich_ct.analysis import run_analysis
+from dicomnode.workers.step import StepContext
 from tests.conftest import SHARED_DATA, migrated_engine
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -68,8 +69,8 @@ def outcomes(root: Path) -> Iterator[list[Outcome]]:
         warnings.filterwarnings("ignore", message="Invalid value for VR UI")  # RSNA's ID_... "UIDs"
         sessions = make_sessionmaker(engine)
         series = _register(sessions)
-        context = StepContext(config, sessions, "realdata", ModelRuntime(config))
-        yield [_analyse(config, context, job_id, *entry) for job_id, entry in enumerate(series, start=1)]
+        context, runtime = StepContext(config, sessions, "realdata"), ModelRuntime(config)
+        yield [_analyse(config, context, runtime, job_id, *entry) for job_id, entry in enumerate(series, start=1)]
 
 
 def _register(sessions: sessionmaker[Session]) -> list[tuple[str, str, str, int]]:
@@ -90,7 +91,7 @@ def _register(sessions: sessionmaker[Session]) -> list[tuple[str, str, str, int]
     return [(*key, count) for key, count in found.items()]
 
 
-def _analyse(config: Config, context: StepContext, job_id: int, source: str, study: str, series: str,
+def _analyse(config: Config, context: StepContext, runtime: ModelRuntime, job_id: int, source: str, study: str, series: str,
              count: int) -> Outcome:
     with context.sessions() as session:
         refs = series_instances(session, series, 1 << 30)
@@ -99,7 +100,7 @@ def _analyse(config: Config, context: StepContext, job_id: int, source: str, stu
     selection = select_series(headers, config.selection)
     ticket = Ticket(job_id, study, series, 1, 1, 1, count, 1 << 30, context.worker_id, {})
     try:
-        result = run_analysis(ticket, context).result
+        result = run_analysis(ticket, context, runtime).result
     except UnusableSeries as exc:
         return Outcome(source, series, count, selection.reason, selection.reasons, None, str(exc))
     return Outcome(source, series, count, selection.reason, selection.reasons, result["objects"], "")

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_sessionmaker
 from dicomnode.config import Config
-from dicomnode.workers.runtime import ModelRuntime
-from dicomnode.workers.step import StepContext, run_analysis
+from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
+from dicomnode.pipelines.ich_ct.analysis import run_analysis
+from dicomnode.workers.step import StepContext
 from inference.phantoms import generate_study, write_dicom
 from tests.conftest import migrated_engine
 from tests.factories import claimed_job
@@ -51,9 +52,9 @@ def test_a_contrast_enhanced_series_gets_an_indeterminate_result(sessions: sessi
     ticket = claimed_job(sessions, files)
     results = tmp_path / "results"
     config = Config(results={"dir": results}, inference={"backend": "torch", "device": "cpu"})
-    context = StepContext(config=config, sessions=sessions, worker_id="w1", runtime=ModelRuntime(config))
+    context, runtime = StepContext(config=config, sessions=sessions, worker_id="w1"), ModelRuntime(config)
 
-    outcome = run_analysis(ticket, context)
+    outcome = run_analysis(ticket, context, runtime)
 
     assert outcome.result["in_domain"] is False
     reasons = outcome.result["indeterminate_reasons"]

@@ -22,10 +22,11 @@ from db.jobs import Ticket
 from db.models import Instance
 from db.outbox import OutboxEntry
 from dicomnode.config import Config
-from dicomnode.workers.runtime import ModelRuntime
-from dicomnode.workers.step import StepContext, run_analysis
+from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
+from dicomnode.pipelines.ich_ct.analysis import run_analysis
+from dicomnode.workers.step import StepContext
 from tests.conftest import migrated_engine
-from tests.dicomnode.reports.helpers import phantom_series
+from tests.dicomnode.pipelines.ich_ct.helpers import phantom_series
 
 WAIT = 20.0  # bound of every wait; a pass takes well under a second of it
 
@@ -36,6 +37,7 @@ class Node:
     results: Path
     context: StepContext
     ticket: Ticket
+    runtime: ModelRuntime
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def node(tmp_path: Path, runtime: ModelRuntime) -> Iterator[Node]:
         _register(sessions, datasets, sorted(series_dir.glob("*.dcm")))
         ds = datasets[0]
         ticket = Ticket(1, str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), 1, 1, 3, len(datasets), 1 << 30, "w1", {})
-        yield Node(db_file, tmp_path / "results", StepContext(config, sessions, "w1", runtime), ticket)
+        yield Node(db_file, tmp_path / "results", StepContext(config, sessions, "w1"), ticket, runtime)
 
 
 def _register(sessions: sessionmaker[Session], datasets: list[Dataset], paths: list[Path]) -> None:
@@ -99,7 +101,7 @@ def test_a_commit_elsewhere_is_not_blocked_while_results_are_written(node: Node,
 
     monkeypatch.setattr(results_dir, "write_result", write_and_wait)
     outcome: list[object] = []
-    worker = threading.Thread(target=lambda: outcome.append(run_analysis(node.ticket, node.context)))
+    worker = threading.Thread(target=lambda: outcome.append(run_analysis(node.ticket, node.context, node.runtime)))
     worker.start()
     try:
         assert writing.wait(WAIT), "the step never started writing results"
@@ -122,15 +124,15 @@ def test_a_crash_between_files_and_rows_is_harmless_on_rerun(node: Node, monkeyp
     with monkeypatch.context() as patch:
         patch.setattr(step, "enqueue", crash)
         with pytest.raises(SystemExit):
-            run_analysis(node.ticket, node.context)
+            run_analysis(node.ticket, node.context, node.runtime)
     files = sorted(node.results.rglob("*.dcm"))
     assert files and not list(node.results.rglob(".tmp-*"))
     with node.context.sessions() as session:
         assert session.scalars(select(OutboxEntry)).all() == []
 
-    result = run_analysis(node.ticket, node.context).result
+    result = run_analysis(node.ticket, node.context, node.runtime).result
     assert sorted(node.results.rglob("*.dcm")) == files  # the same objects (deterministic UIDs) replaced
-    run_analysis(node.ticket, node.context)  # and a third run queues nothing new
+    run_analysis(node.ticket, node.context, node.runtime)  # and a third run queues nothing new
     with node.context.sessions() as session:
         rows = session.scalars(select(OutboxEntry)).all()
     assert sorted(r.sop_instance_uid for r in rows) == sorted(o["sop_instance_uid"] for o in result["objects"])

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset
 
-from dicomnode.reports import ReportContext, build_results, codes
-from dicomnode.reports.context import key_slices
-from dicomnode.reports.findings import MAX_SEGMENTED_SLICES, segmented_slices
+from dicomnode.pipelines.ich_ct import codes
+from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
+from dicomnode.pipelines.ich_ct.context import key_slices
+from dicomnode.pipelines.ich_ct.findings import MAX_SEGMENTED_SLICES, segmented_slices
 from inference.labels import LABELS
 from inference.prediction import Prediction
-from tests.dicomnode.reports.helpers import NEGATIVE, context_for, lesion_case, prediction_for
+from tests.dicomnode.pipelines.ich_ct.helpers import NEGATIVE, context_for, lesion_case, prediction_for
 
 SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 

@@ -11,7 +11,7 @@ For each hemorrhage subtype called positive (study probability at or above the o
   at most :data:`MAX_SEGMENTED_SLICES` for all findings together (the most probable): the SEG holds the
   finding's region on each of them that has one.
 
-The region on a slice comes from :func:`dicomnode.reports.regions.slice_region` (the model's saliency clipped
+The region on a slice comes from :func:`dicomnode.pipelines.ich_ct.regions.slice_region` (the model's saliency clipped
 to the intracranial space of :func:`inference.intracranial.intracranial_slice_mask` and intersected with blood
 density); a slice without Pixel Spacing or without intracranial space (open skull ring) has none. The saliency map is the model's attribution
 for "any hemorrhage", so a slice has one region whatever the subtype; each positive subtype reports it on its
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
 
-from dicomnode.reports.context import ReportContext, key_slices, positive_labels
-from dicomnode.reports.regions import SliceRegion, slice_region
+from dicomnode.pipelines.ich_ct.context import ReportContext, key_slices, positive_labels
+from dicomnode.pipelines.ich_ct.regions import SliceRegion, slice_region
 from dicomnode.results.geometry import pixel_spacing
 from inference.labels import ANY_INDEX, LABELS
 from inference.prediction import Prediction

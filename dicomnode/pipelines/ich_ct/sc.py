@@ -4,7 +4,7 @@ One new series in the source study holds:
 
 - for a positive study, the key slices (most probable for "any hemorrhage" among the slices with
   intracranial space, up to ``ReportContext.max_key_slices``) in the brain window with the region the model attributes the finding
-  to (:mod:`~dicomnode.reports.regions`: inside the intracranial space only) tinted and outlined, a cross
+  to (:mod:`~dicomnode.pipelines.ich_ct.regions`: inside the intracranial space only) tinted and outlined, a cross
   at its centre, a legend along the bottom, and a burned-in banner "AI RESULT - NOT FOR DIAGNOSTIC USE"
   with the slice's and the study's probabilities (a slice without a region shows its centre cross only);
 - for every study, one summary image plotting each label's probability along the slices with the
@@ -26,14 +26,14 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 
-from dicomnode.reports import render
+from dicomnode.pipelines.ich_ct import render
 from dicomnode.results import banner
 from dicomnode.results.geometry import patient_orientation, pixel_spacing
-from dicomnode.reports.codes import ABBREVIATIONS, DISPLAY_NAMES
-from dicomnode.reports.context import SC_SERIES_NUMBER, ReportContext
+from dicomnode.pipelines.ich_ct.codes import ABBREVIATIONS, DISPLAY_NAMES
+from dicomnode.pipelines.ich_ct.context import SC_SERIES_NUMBER, ReportContext
 from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
-from dicomnode.reports.findings import Findings
-from dicomnode.reports.identity import series_description
+from dicomnode.pipelines.ich_ct.findings import Findings
+from dicomnode.pipelines.ich_ct.identity import series_description
 from dicomnode.results.times import job_moment
 from inference.labels import LABELS
 from inference.prediction import Prediction

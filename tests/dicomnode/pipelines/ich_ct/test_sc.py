@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset
 
-from dicomnode.reports import build_results, render
-from dicomnode.reports.context import key_slices
+from dicomnode.pipelines.ich_ct import render
+from dicomnode.pipelines.ich_ct.results import build_results
+from dicomnode.pipelines.ich_ct.context import key_slices
 from dicomnode.results.geometry import patient_orientation
 from inference.intracranial import intracranial_slice_mask
 from inference.labels import ANY_INDEX
-from tests.dicomnode.reports.helpers import NEGATIVE, context_for, lesion_case, prediction_for
+from tests.dicomnode.pipelines.ich_ct.helpers import NEGATIVE, context_for, lesion_case, prediction_for
 
 SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
 

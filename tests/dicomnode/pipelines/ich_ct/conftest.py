@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydicom.dataset import Dataset
 
-from tests.dicomnode.reports.helpers import phantom_series
+from tests.dicomnode.pipelines.ich_ct.helpers import phantom_series
 
 
 @pytest.fixture(scope="package")

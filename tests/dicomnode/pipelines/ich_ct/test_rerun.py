@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_sessionmaker
 from dicomnode.config import Config
-from dicomnode.workers.runtime import ModelRuntime
-from dicomnode.workers.step import StepContext, run_analysis
+from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
+from dicomnode.pipelines.ich_ct.analysis import run_analysis
+from dicomnode.workers.step import StepContext
 from inference.phantoms import generate_study, write_dicom
 from tests.conftest import migrated_engine
 from tests.factories import claimed_job
@@ -38,14 +39,14 @@ def test_rerunning_a_job_writes_the_same_bytes(sessions: sessionmaker[Session], 
     assert ticket is not None and ticket.created_at is not None
     results = tmp_path / "results"
     config = Config(results={"dir": results}, inference={"backend": "torch", "device": "cpu", "threshold": 0.001})
-    context = StepContext(config=config, sessions=sessions, worker_id="w1", runtime=ModelRuntime(config))
+    context, runtime = StepContext(config=config, sessions=sessions, worker_id="w1"), ModelRuntime(config)
 
-    run_analysis(ticket, context)
+    run_analysis(ticket, context, runtime)
     first = {path.relative_to(results): path.read_bytes() for path in results.rglob("*.dcm")}
     for path in results.rglob("*.dcm"):
         path.unlink()
     time.sleep(1.1)  # a result stamped with "now" would differ
-    run_analysis(ticket, context)
+    run_analysis(ticket, context, runtime)
     again = {path.relative_to(results): path.read_bytes() for path in results.rglob("*.dcm")}
 
     assert len(first) >= 3 and first == again  # SR, key slices, summary (and SEG when a region was found)

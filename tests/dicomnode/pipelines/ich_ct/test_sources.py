@@ -11,10 +11,10 @@ from pydicom.dataset import Dataset
 
 from dicomnode.delivery.results_dir import write_results
 from dicomnode.errors import UnusableSeries
-from dicomnode.reports import build_results
-from dicomnode.workers.sources import complete_headers
+from dicomnode.pipelines.ich_ct.results import build_results
+from dicomnode.pipelines.ich_ct.sources import complete_headers
 from inference.volume import Volume
-from tests.dicomnode.reports.helpers import POSITIVE, context_for, prediction_for
+from tests.dicomnode.pipelines.ich_ct.helpers import POSITIVE, context_for, prediction_for
 from tests.factories import ct_series
 
 STRIPPED = ("SliceThickness", "SOPClassUID", "ImageType", "FrameOfReferenceUID", "InstanceNumber", "SeriesNumber",

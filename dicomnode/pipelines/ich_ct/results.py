@@ -2,7 +2,7 @@
 
 Wiring into the analysis step::
 
-    from dicomnode.reports import ReportContext, build_results
+    from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
 
     context = ReportContext.for_job(
         source_series_uid=job.series_uid, job_version=job.version, model_hash=engine.info.model_hash,
@@ -17,23 +17,23 @@ with the same SOP Instance UIDs, and a re-send never duplicates anything in the 
 
 What each object holds (the conformance statement's "Results" section says the same for PACS admins):
 
-- SR, Comprehensive SR 88.33 (:mod:`~dicomnode.reports.sr`): per positive finding, on its key slices, a
+- SR, Comprehensive SR 88.33 (:mod:`~dicomnode.pipelines.ich_ct.sr`): per positive finding, on its key slices, a
   closed POLYLINE around the region the model attributes it to and a POINT at its centre (TID 1410), the
   study verdict and probabilities in TID 1500's document-level qualitative evaluations. 88.33 rather than
   Comprehensive 3D SR (88.34) because Orthanc's Stone Web Viewer draws overlays only for 88.33 and OHIF
   draws TID 1410 SCOORD groups in either: one document both viewers draw.
-- SEG, Segmentation IOD (:mod:`~dicomnode.reports.seg`): the same regions, one segment per finding.
-- SC images (:mod:`~dicomnode.reports.sc`): key slices with the region outlined, and a summary plot.
+- SEG, Segmentation IOD (:mod:`~dicomnode.pipelines.ich_ct.seg`): the same regions, one segment per finding.
+- SC images (:mod:`~dicomnode.pipelines.ich_ct.sc`): key slices with the region outlined, and a summary plot.
 - An indeterminate result (``context.indeterminate_reasons``): the SR says so and why, the summary SC's
   banner gives the reason; no finding, no SEG, no key slice.
 
-The regions (:mod:`~dicomnode.reports.regions`) are the model's saliency clipped to the intracranial space
+The regions (:mod:`~dicomnode.pipelines.ich_ct.regions`) are the model's saliency clipped to the intracranial space
 and intersected with blood density: the model's attribution, not a segmentation by a radiologist.
 
-Modules: :mod:`~dicomnode.reports.findings` (which findings, slices and regions),
-:mod:`~dicomnode.reports.identity` (algorithm, device, dates), :mod:`~dicomnode.reports.render` (pixels),
-:mod:`~dicomnode.reports.codes` (coded concepts and where each was verified),
-:mod:`~dicomnode.results.uids` (deterministic UIDs), :mod:`~dicomnode.reports.context` (inputs).
+Modules: :mod:`~dicomnode.pipelines.ich_ct.findings` (which findings, slices and regions),
+:mod:`~dicomnode.pipelines.ich_ct.identity` (algorithm, device, dates), :mod:`~dicomnode.pipelines.ich_ct.render` (pixels),
+:mod:`~dicomnode.pipelines.ich_ct.codes` (coded concepts and where each was verified),
+:mod:`~dicomnode.results.uids` (deterministic UIDs), :mod:`~dicomnode.pipelines.ich_ct.context` (inputs).
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import ComprehensiveSRStorage, SecondaryCaptureImageStorage, SegmentationStorage
 
-from dicomnode.reports import render
-from dicomnode.reports.context import ReportContext, order_datasets
+from dicomnode.pipelines.ich_ct import render
+from dicomnode.pipelines.ich_ct.context import ReportContext, order_datasets
 from dicomnode.results.sources import with_type2_present
-from dicomnode.reports.findings import Findings, HuOf, IntracranialOf, locate
+from dicomnode.pipelines.ich_ct.findings import Findings, HuOf, IntracranialOf, locate
 from dicomnode.results.times import pin_times
-from dicomnode.reports.sc import build_sc
-from dicomnode.reports.seg import build_seg
-from dicomnode.reports.sr import build_sr
+from dicomnode.pipelines.ich_ct.sc import build_sc
+from dicomnode.pipelines.ich_ct.seg import build_seg
+from dicomnode.pipelines.ich_ct.sr import build_sr
 from dicomnode.results.uids import ResultUids
 from inference.intracranial import intracranial_slice_mask
 from inference.prediction import Prediction

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dicomnode.reports.regions import BLOOD_HU, outline, slice_region
+from dicomnode.pipelines.ich_ct.regions import BLOOD_HU, outline, slice_region
 
 
 def scene(size: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pydicom
 
-from dicomnode.reports import PRODUCED_SOP_CLASSES, build_results
-from tests.dicomnode.reports.helpers import context_for, lesion_case
+from dicomnode.pipelines.ich_ct.results import PRODUCED_SOP_CLASSES, build_results
+from tests.dicomnode.pipelines.ich_ct.helpers import context_for, lesion_case
 
 
 def test_produced_objects_use_the_listed_sop_classes_and_the_source_character_set(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ on and at least one positive finding has a region:
   the algorithm identification (family (123110, DCM) "Artificial Intelligence", name, version and weights
   hash, parameters), and the finding's tracking identifier and UID (IHE AI Results: regions as SEG, the
   finding in the TID 1500 SR);
-- frames: the finding's region (:mod:`~dicomnode.reports.regions`) on each of its segmented slices
-  (:mod:`~dicomnode.reports.findings`); empty frames are omitted;
+- frames: the finding's region (:mod:`~dicomnode.pipelines.ich_ct.regions`) on each of its segmented slices
+  (:mod:`~dicomnode.pipelines.ich_ct.findings`); empty frames are omitted;
 - the source images are the slices that carry a frame (Referenced Series Sequence and Source Image
   Sequence per frame, PS3.3 C.8.20.2.1 and C.7.6.16.2.6), so the SEG references the source series.
 
@@ -32,13 +32,13 @@ import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
 
-from dicomnode.reports import codes as c
-from dicomnode.reports.context import SEG_SERIES_NUMBER, ReportContext
+from dicomnode.pipelines.ich_ct import codes as c
+from dicomnode.pipelines.ich_ct.context import SEG_SERIES_NUMBER, ReportContext
 from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
-from dicomnode.reports.findings import Findings
-from dicomnode.reports.identity import algorithm_parameters, algorithm_version, series_description
+from dicomnode.pipelines.ich_ct.findings import Findings
+from dicomnode.pipelines.ich_ct.identity import algorithm_parameters, algorithm_version, series_description
 from dicomnode.results.times import job_moment
-from dicomnode.reports.regions import BLOOD_HU
+from dicomnode.pipelines.ich_ct.regions import BLOOD_HU
 from inference.prediction import Prediction
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """What the report writers need besides the prediction and the source images.
 
 :class:`ReportContext` is built once per job by the analysis step (from the job, the model's identity and
-the configuration) and passed to :func:`dicomnode.reports.build_results`.
+the configuration) and passed to :func:`dicomnode.pipelines.ich_ct.build_results`.
 """
 
 from __future__ import annotations

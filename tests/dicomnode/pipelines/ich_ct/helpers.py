@@ -10,7 +10,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from dicomnode.reports import ReportContext
+from dicomnode.pipelines.ich_ct.results import ReportContext
 from inference.labels import LABELS
 from inference.phantoms import generate_study, write_dicom
 from inference.prediction import Prediction

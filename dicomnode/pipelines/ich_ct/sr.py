@@ -11,7 +11,7 @@ Content tree (PS3.16 TID 1500 "Measurement Report", root (126000, DCM) "Imaging 
     │       identifier and UID, finding, finding site, algorithm identification (TID 4019), the finding's
     │       probability on that slice (NUM, unit {probability}) and an Image Region SCOORD with its IMAGE:
     │       - a closed POLYLINE around the region (plus its area in mm2, NUM (42798000, SCT) "Area"),
-    │         when the slice has one (:mod:`~dicomnode.reports.regions`);
+    │         when the slice has one (:mod:`~dicomnode.pipelines.ich_ct.regions`);
     │       - a POINT at the region's centre (the saliency peak without a region)
     └── Qualitative evaluations (TID 1500 row 12, document level)
         ├── one CODE per label: "Intracranial hemorrhage" and the five subtypes = Present / Absent (CID 240),
@@ -59,11 +59,11 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.sr.codedict import codes
 
-from dicomnode.reports import codes as c
-from dicomnode.reports.context import SR_SERIES_NUMBER, ReportContext
+from dicomnode.pipelines.ich_ct import codes as c
+from dicomnode.pipelines.ich_ct.context import SR_SERIES_NUMBER, ReportContext
 from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
-from dicomnode.reports.findings import Findings, KeySlice, finding_labels
-from dicomnode.reports.identity import algorithm_identification, observation_context, series_description
+from dicomnode.pipelines.ich_ct.findings import Findings, KeySlice, finding_labels
+from dicomnode.pipelines.ich_ct.identity import algorithm_identification, observation_context, series_description
 from dicomnode.results.times import job_moment
 from inference.labels import ANY_INDEX, LABELS
 from inference.prediction import Prediction
@@ -196,11 +196,11 @@ def build_sr(
     prediction
         The model's output for the series.
     datasets
-        The source slices in the prediction's order (see :func:`~dicomnode.reports.context.order_datasets`).
+        The source slices in the prediction's order (see :func:`~dicomnode.pipelines.ich_ct.context.order_datasets`).
     context
         UIDs, threshold, identity of the producing node, indeterminate reasons.
     findings
-        The findings and their regions (:func:`dicomnode.reports.findings.locate`).
+        The findings and their regions (:func:`dicomnode.pipelines.ich_ct.findings.locate`).
     """
     algorithm = algorithm_identification(prediction, context)
     referenced = [datasets[i] for i in referenced_indices(prediction, findings, context)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import highdicom as hd
 from pydicom.sr.codedict import codes
 
-from dicomnode.reports.context import ReportContext
+from dicomnode.pipelines.ich_ct.context import ReportContext
 from inference.prediction import Prediction
 
 LONG_STRING = 64  # PS3.5 Table 6.2-1: LO holds at most 64 characters
