@@ -406,5 +406,5 @@ class Trainer:
         self.stage_sequence()
         self.stage_end_to_end()
         logger.info("training finished in %.1f min", (time.perf_counter() - start) / 60)
-        self.net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # as in __init__
+        self.net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # stub omits memory_format
         return self.net.eval()
