@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,7 +19,7 @@ from inference.training.factory import SOURCES
 logger = logging.getLogger(__name__)
 
 
-def _thresholds(weights_meta: dict, choice: str, level: str, default: float) -> tuple[dict[str, float], float, str]:
+def _thresholds(weights_meta: dict[str, Any], choice: str, level: str, default: float) -> tuple[dict[str, float], float, str]:
     """(per-class thresholds, default, description) for ``--operating-point``."""
     if choice not in ("auto", "study", "extra_encoder"):
         value = float(choice)

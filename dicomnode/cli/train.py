@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -21,15 +23,18 @@ from inference.evaluation.metrics import MIN_SENSITIVITY
 from inference.network import ModelConfig
 from inference.phantoms.study import REQUESTS
 from inference.training.factory import SOURCES, Concat, Subset, build_source, hashed_split, parse_range
-from inference.training.sources import DataSource, PhantomSource, PngSource
+from inference.training.sources import DataSource, KeyedSource, PhantomSource, PngSource
 from inference.training.trainer import StageConfig, TrainConfig, training_device
 
+T = TypeVar("T")
 
-def _triple(text: str, cast: type, option: str) -> tuple:
+
+def _triple(text: str, cast: Callable[[str], T], option: str) -> tuple[T, T, T]:
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != 3:
         raise click.BadParameter(f"{option} takes three comma-separated values (encoder,sequence,end_to_end)")
-    return tuple(cast(p) for p in parts)
+    encoder, sequence, end_to_end = (cast(p) for p in parts)
+    return encoder, sequence, end_to_end
 
 
 def _enrichment(specs: tuple[str, ...], train_seeds: str, val_seeds: str) -> list[tuple[str, list[int]]]:
@@ -69,6 +74,9 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
         return (build_source("png", data, split="finetune", input_size=input_size),
                 build_source("png", data, split="validation", input_size=input_size))
     full = build_source(source, data, input_size=input_size)
+    if not isinstance(full, KeyedSource):
+        raise click.BadParameter(f"--source {source} has no study keys to split into training and validation series",
+                                 param_hint="--source")
     parts = hashed_split(full.keys, val_fraction)
     return Subset(full, parts["train"]), Subset(full, parts["val"])
 
@@ -160,6 +168,7 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
                 for request, seeds in enrichment]
     if workers > 1:
         for phantoms in (train_src, val_src, *enriched):
+            assert isinstance(phantoms, PhantomSource)  # --workers requires --source phantoms (checked above)
             phantoms.fill_cache(workers)
     natural_train = len(train_src)
     real_train = real_val = rsna_val = None

@@ -64,7 +64,7 @@ class MBConv(nn.Module):
         self.residual = stride == 1 and in_ch == out_ch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.block(x)
+        out: torch.Tensor = self.block(x)
         return out + x if self.residual else out
 
 
@@ -93,4 +93,5 @@ class EfficientNetB0Encoder(nn.Module):
         self.stride = 32
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
+        features: torch.Tensor = self.features(x)
+        return features

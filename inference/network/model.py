@@ -104,7 +104,8 @@ class HemorrhageNet(nn.Module):
 
     def aux_logits(self, features: torch.Tensor) -> torch.Tensor:
         """Auxiliary per-slice logits [B, 6] from pooled features alone (the CAM classifier)."""
-        return self.cam_head(features)
+        logits: torch.Tensor = self.cam_head(features)
+        return logits
 
     def saliency(self, feature_map: torch.Tensor) -> torch.Tensor:
         """CAM of the "any" class [B, h, w], rectified and scaled to [0, 1] per slice."""

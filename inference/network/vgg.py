@@ -52,4 +52,5 @@ class VGGEncoder(nn.Module):
         self.stride = 4 * 2 ** max(0, len(widths) - 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
+        features: torch.Tensor = self.features(x)
+        return features

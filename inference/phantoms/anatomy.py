@@ -10,6 +10,7 @@ plane waves); ventricles, deep grey nuclei and basal cisterns are unions of elli
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -55,6 +56,10 @@ class Tissue(IntEnum):
     WHITE = 7
     VENTRICLE = 8
     DEEP_GREY = 9
+
+
+Painter = Callable[[np.ndarray, Tissue, float | np.ndarray], None]
+"""``put(mask, tissue, hu)`` of :func:`head_fields`: paints a tissue and its HU (a number or a per-pixel array)."""
 
 
 @dataclass(eq=False)
@@ -183,7 +188,8 @@ def _texture_at(p: PlaneCoords, mask: np.ndarray, k: np.ndarray, phase: np.ndarr
     out = np.zeros_like(x)
     for (kx, ky, kz), ph in zip(k.astype(np.float32), phase.astype(np.float32)):
         out += np.cos(kx * x + ky * y + kz * z + ph)
-    return out / np.float32(len(phase))
+    mean: np.ndarray = out / np.float32(len(phase))
+    return mean
 
 
 def _sulcal_distance(head: HeadParams, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -197,7 +203,8 @@ def _sulcal_distance(head: HeadParams, x: np.ndarray, y: np.ndarray, z: np.ndarr
         gx -= kx * s
         gy -= ky * s
         gz -= kz * s
-    return np.abs(g) / (np.sqrt(gx * gx + gy * gy + gz * gz) + np.float32(1e-3))
+    distance: np.ndarray = np.abs(g) / (np.sqrt(gx * gx + gy * gy + gz * gz) + np.float32(1e-3))
+    return distance
 
 
 def _ventricles(head: HeadParams, plane: Plane) -> np.ndarray:
@@ -215,7 +222,7 @@ def _ventricles(head: HeadParams, plane: Plane) -> np.ndarray:
     return mask
 
 
-def _deep_structures(head: HeadParams, plane: Plane, put, cisterns: np.ndarray, brain: np.ndarray) -> None:
+def _deep_structures(head: HeadParams, plane: Plane, put: Painter, cisterns: np.ndarray, brain: np.ndarray) -> None:
     """Deep grey nuclei (painted) and basal cisterns and sylvian fissures (added to ``cisterns``)."""
     deep = np.zeros(plane.shape, dtype=bool)
     for (cx, cy, cz), axes, yaw in DEEP_GREY:
@@ -248,7 +255,7 @@ def _deep_structures(head: HeadParams, plane: Plane, put, cisterns: np.ndarray, 
             cisterns[box] |= cleft
 
 
-def _skull_base_bones(head: HeadParams, plane: Plane, put, inside: np.ndarray) -> None:
+def _skull_base_bones(head: HeadParams, plane: Plane, put: Painter, inside: np.ndarray) -> None:
     """Petrous ridges (dense bone across the skull base) and an air-filled sphenoid sinus."""
     (cx, cy, _), axes, yaw = PETROUS
     cz = head.floor[1] * REF_C + 4.0

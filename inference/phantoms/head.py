@@ -14,12 +14,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from inference.phantoms.geometry import Geometry
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_AXES = np.array([72.0, 90.0, 75.0])
+REFERENCE_AXES: NDArray[np.float64] = np.array([72.0, 90.0, 75.0])
 """Semi-axes (mm) of the reference outer skull, x, y, z."""
 
 
@@ -27,9 +28,9 @@ REFERENCE_AXES = np.array([72.0, 90.0, 75.0])
 class HeadParams:
     """One sampled head: size, pose and tissue properties (all HU and mm)."""
 
-    axes: np.ndarray
-    centre: np.ndarray
-    rotation: np.ndarray
+    axes: NDArray[np.float64]
+    centre: NDArray[np.float64]
+    rotation: NDArray[np.float64]
     shape_linear: np.ndarray
     shape_quadratic: np.ndarray
     skull_mm: float
@@ -55,23 +56,23 @@ class HeadParams:
     cupping_mm: float
 
     @property
-    def scale(self) -> np.ndarray:
+    def scale(self) -> NDArray[np.float64]:
         """Per-axis factor from reference millimetres to this head's local millimetres."""
         return self.axes / REFERENCE_AXES
 
-    def to_patient(self, ref_point: np.ndarray) -> np.ndarray:
+    def to_patient(self, ref_point: np.ndarray) -> NDArray[np.float64]:
         """Patient coordinates (mm) of a point given in the reference head frame."""
         return self.centre + self.rotation @ (np.asarray(ref_point, dtype=np.float64) * self.scale)
 
 
-def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+def _rotation(yaw: float, pitch: float, roll: float) -> NDArray[np.float64]:
     """Rotation matrix (radians) about z (yaw), then x (pitch), then y (roll)."""
     cz, sz = math.cos(yaw), math.sin(yaw)
     cx, sx = math.cos(pitch), math.sin(pitch)
     cy, sy = math.cos(roll), math.sin(roll)
-    rz = np.array([[cz, -sz, 0.0], [sz, cz, 0.0], [0.0, 0.0, 1.0]])
-    rx = np.array([[1.0, 0.0, 0.0], [0.0, cx, -sx], [0.0, sx, cx]])
-    ry = np.array([[cy, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cy]])
+    rz = np.array([[cz, -sz, 0.0], [sz, cz, 0.0], [0.0, 0.0, 1.0]], dtype=np.float64)
+    rx = np.array([[1.0, 0.0, 0.0], [0.0, cx, -sx], [0.0, sx, cx]], dtype=np.float64)
+    ry = np.array([[cy, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cy]], dtype=np.float64)
     return rz @ rx @ ry
 
 
@@ -130,13 +131,13 @@ class PlaneCoords:
     gravity-dependent layering.
     """
 
-    x: np.ndarray
-    y: np.ndarray
-    z: np.ndarray
-    lx: np.ndarray
-    ly: np.ndarray
-    lz: np.ndarray
-    patient_y: np.ndarray
+    x: NDArray[np.float32]
+    y: NDArray[np.float32]
+    z: NDArray[np.float32]
+    lx: NDArray[np.float32]
+    ly: NDArray[np.float32]
+    lz: NDArray[np.float32]
+    patient_y: NDArray[np.float32]
 
     def sub(self, box: tuple[slice, slice]) -> PlaneCoords:
         """A view of the rectangle ``box`` (row slice, column slice)."""

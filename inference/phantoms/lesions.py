@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 
@@ -53,7 +54,8 @@ class Lesion:
     def blood(self, p: PlaneCoords) -> np.ndarray:
         """Textured blood density on ``p`` (HU, clipped to 40-90)."""
         hu = np.float32(self.blood_hu) + np.float32(self.texture_hu) * texture(p, *self.waves)
-        return np.clip(hu, *BLOOD_HU)
+        clipped: np.ndarray = np.clip(hu, *BLOOD_HU)
+        return clipped
 
     def render(self, head: HeadParams, f: Fields, p: PlaneCoords) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Blood mask, blood HU and an optional oedema mask (or None) on one cropped plane."""
@@ -167,7 +169,15 @@ def _table_point(head: HeadParams, direction: np.ndarray, below_table_mm: float)
     return surface * (1.0 - depth / float(np.linalg.norm(direction * head.axes)))
 
 
-def _blood(rng: np.random.Generator, low: float, high: float) -> dict[str, object]:
+class BloodDraw(TypedDict):
+    """The :class:`Lesion` fields every subtype draws the same way (see :func:`_blood`)."""
+
+    blood_hu: float
+    texture_hu: float
+    waves: tuple[np.ndarray, np.ndarray]
+
+
+def _blood(rng: np.random.Generator, low: float, high: float) -> BloodDraw:
     return {"blood_hu": rng.uniform(low, high), "texture_hu": rng.uniform(3.0, 10.0),
             "waves": random_waves(rng, 4, (4.0, 12.0))}
 

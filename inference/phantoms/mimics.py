@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from inference.phantoms.anatomy import PETROUS, REF_C, Fields, Tissue
 from inference.phantoms.head import HeadFrame, HeadParams, PlaneCoords
@@ -42,22 +43,25 @@ class Mimic:
 
     def render(self, head: HeadParams, f: Fields, p: PlaneCoords) -> np.ndarray:
         """Mask of the look-alike on one cropped plane."""
-        cranium = f.cranium & (f.tissue != Tissue.BONE)
+        cranium: NDArray[np.bool_] = f.cranium & (f.tissue != Tissue.BONE)
         if self.kind == "falx":
             return cranium & (np.abs(p.x) < 0.5) & (f.brain_depth < 45.0) & (p.z > -12.0)
         if self.kind == "superior sagittal sinus":
-            below = f.depth - f.skull
+            below: NDArray[np.float32] = f.depth - f.skull
             return cranium & (below >= 0) & (np.abs(p.x) < 4.0 * (1.0 - below / 6.0)) & (p.y > -50.0) & (p.z > -15.0)
         if self.kind == "transverse sinus":
             below = f.depth - f.skull
             side = np.float32(math.copysign(1.0, self.centre[0]))
-            return (cranium & (below >= 0) & (below < 5.0) & (np.abs(p.z - np.float32(self.centre[2])) < 3.5)
-                    & (p.y > 25.0) & (side * p.x > 5.0))
+            sinus: NDArray[np.bool_] = (cranium & (below >= 0) & (below < 5.0)
+                                        & (np.abs(p.z - np.float32(self.centre[2])) < 3.5) & (p.y > 25.0)
+                                        & (side * p.x > 5.0))
+            return sinus
         if self.kind == "hyperdense middle cerebral artery":
             side = np.float32(math.copysign(1.0, self.centre[0]))
             dist_line = np.abs(np.float32(0.28) * (p.x - side * 18.0) * side + np.float32(0.96) * (p.y + 4.0))
-            return (cranium & (np.hypot(dist_line, p.z - np.float32(self.centre[2])) < 1.4)
-                    & (side * p.x > 14.0) & (side * p.x < 40.0))
+            artery: NDArray[np.bool_] = (cranium & (np.hypot(dist_line, p.z - np.float32(self.centre[2])) < 1.4)
+                                         & (side * p.x > 14.0) & (side * p.x < 40.0))
+            return artery
         return cranium & (ellipsoid(p, self.centre, self.axes) <= 1.0)
 
     def describe(self) -> dict[str, object]:

@@ -9,6 +9,7 @@ rises with the amount of bone in the slice (photon starvation and beam hardening
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import ndimage
 
 PSF_MM = 0.4
@@ -18,7 +19,8 @@ PSF_MM = 0.4
 def blur(hu: np.ndarray, pixel_mm: float) -> np.ndarray:
     """Partial-volume blur of one plane with a Gaussian of :data:`PSF_MM` (at least 0.5 pixel)."""
     sigma = max(0.5, PSF_MM / pixel_mm)
-    return ndimage.gaussian_filter(hu, sigma=sigma, mode="nearest")
+    blurred: np.ndarray = ndimage.gaussian_filter(hu, sigma=sigma, mode="nearest")
+    return blurred
 
 
 def noise_sigma(base_sigma: float, bone_fraction: float) -> float:
@@ -30,6 +32,6 @@ def correlated_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: fl
     """Gaussian noise of standard deviation ``sigma`` correlated over about 0.6 mm."""
     white = rng.standard_normal(shape, dtype=np.float32)
     corr = max(0.5, 0.6 / pixel_mm)
-    smooth = ndimage.gaussian_filter(white, sigma=corr, mode="wrap")
+    smooth: NDArray[np.float32] = ndimage.gaussian_filter(white, sigma=corr, mode="wrap")
     # A Gaussian filter of width s divides the standard deviation of white noise by 2 s sqrt(pi).
     return smooth * np.float32(sigma * 2.0 * corr * np.sqrt(np.pi))

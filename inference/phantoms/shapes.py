@@ -22,7 +22,8 @@ def ellipsoid(
     if yaw_deg:
         c, s = np.float32(math.cos(math.radians(yaw_deg))), np.float32(math.sin(math.radians(yaw_deg)))
         dx, dy = c * dx + s * dy, -s * dx + c * dy
-    return (dx / np.float32(axes[0])) ** 2 + (dy / np.float32(axes[1])) ** 2 + (dz / np.float32(axes[2])) ** 2
+    distance: np.ndarray = (dx / np.float32(axes[0])) ** 2 + (dy / np.float32(axes[1])) ** 2 + (dz / np.float32(axes[2])) ** 2
+    return distance
 
 
 def random_waves(

@@ -121,15 +121,20 @@ def _place(subtype: str, rng: np.random.Generator, head: HeadParams, frame: Head
     """Draw a lesion whose anchor lies inside the scanned range (best of a few tries otherwise)."""
     n = frame.geometry.n_slices
     low, high = (1.5, n - 2.5) if n >= 6 else (0.0, n - 1.0)
-    best, best_miss = None, math.inf
-    for _ in range(40):
-        lesion = sample_lesion(subtype, rng, head)
+
+    def miss(lesion: Lesion) -> float:
         index = frame.index_of(lesion.centre)
-        miss = max(low - index, index - high, 0.0)
-        if miss < best_miss:
-            best, best_miss = lesion, miss
-        if miss == 0.0:
+        return max(low - index, index - high, 0.0)
+
+    best = sample_lesion(subtype, rng, head)
+    best_miss = miss(best)
+    for _ in range(39):
+        if best_miss == 0.0:
             break
+        lesion = sample_lesion(subtype, rng, head)
+        lesion_miss = miss(lesion)
+        if lesion_miss < best_miss:
+            best, best_miss = lesion, lesion_miss
     return best
 
 

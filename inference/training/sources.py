@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -85,6 +85,15 @@ class DataSource(Protocol):
     def __getitem__(self, index: int) -> Sample: ...
 
 
+@runtime_checkable
+class KeyedSource(DataSource, Protocol):
+    """A source that names every sample (``keys[i]`` is ``source[i].key``) without loading it, so that it can
+    be split by key (:func:`inference.training.factory.hashed_split`)."""
+
+    @property
+    def keys(self) -> Sequence[str]: ...
+
+
 def resize_hu(hu: np.ndarray, size: int) -> np.ndarray:
     """HU slices [N, H, W] -> float32 [N, size, size] (bilinear, antialiased when shrinking)."""
     tensor = torch.as_tensor(np.asarray(hu, dtype=np.float32))
@@ -130,11 +139,12 @@ class PhantomSource:
     def __len__(self) -> int:
         return len(self.seeds)
 
-    def _cache_path(self, seed: int) -> Path | None:
-        if self.cache_dir is None:
-            return None
+    def _cache_name(self, seed: int) -> str:
         request = f"-r{self.subtype}" if self.subtype is not None else ""
-        return self.cache_dir / f"phantom-s{seed}{request}-z{self.size}-n{self.n_slices or 'r'}-i{self.input_size}.npz"
+        return f"phantom-s{seed}{request}-z{self.size}-n{self.n_slices or 'r'}-i{self.input_size}.npz"
+
+    def _cache_path(self, seed: int) -> Path | None:
+        return None if self.cache_dir is None else self.cache_dir / self._cache_name(seed)
 
     def fill_cache(self, workers: int) -> int:
         """Generate the studies missing from the cache with ``workers`` processes; return how many were made.
@@ -145,7 +155,7 @@ class PhantomSource:
         """
         if self.cache_dir is None:
             raise ValueError("fill_cache needs a cache folder")
-        missing = [i for i, seed in enumerate(self.seeds) if not self._cache_path(seed).is_file()]
+        missing = [i for i, seed in enumerate(self.seeds) if not (self.cache_dir / self._cache_name(seed)).is_file()]
         if not missing:
             return 0
         context = multiprocessing.get_context("spawn")
@@ -165,7 +175,8 @@ class PhantomSource:
             data = np.load(path)
             hu, slice_labels = data["hu"].astype(np.float32), data["slice_labels"]
             if "spacing" in data:
-                spacing = tuple(float(v) for v in data["spacing"])
+                slice_mm, row_mm, col_mm = (float(v) for v in data["spacing"])
+                spacing = (slice_mm, row_mm, col_mm)
         else:
             study = generate_study(seed, subtype=self.subtype, n_slices=self.n_slices, size=self.size)
             hu = resize_hu(study.hu, self.input_size)

@@ -171,7 +171,8 @@ class Trainer:
             state = torch.load(init, map_location="cpu", weights_only=True)
             self.net.load_state_dict(state.get("state_dict", state))
             logger.info("initialised from %s", init)
-        self.net.to(self.device, memory_format=torch.channels_last)
+        # torch's stub of Module.to omits the memory_format keyword that Module.to accepts
+        self.net.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.history: list[dict[str, Any]] = []
         (self.out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str) + "\n")
 
@@ -286,7 +287,7 @@ class Trainer:
             features, _ = self.net.encode(torch.cat(inputs))
             loss = weighted_log_loss(self.net.aux_logits(features), torch.from_numpy(np.concatenate(labels)),
                                      torch.from_numpy(np.concatenate(known)))
-            loss.backward()
+            torch.autograd.backward(loss)
             return float(loss.detach())
 
         self.net.train()
@@ -345,7 +346,7 @@ class Trainer:
                 i = next(order)
                 slice_logits, study_logits = self.net.sequence(dropout(train_features[i]))
                 loss = self._series_loss(slice_logits, study_logits, self.train[subset[i]]) / cfg.series_per_step
-                loss.backward()
+                torch.autograd.backward(loss)
                 total += float(loss.detach())
             return total
 
@@ -387,7 +388,7 @@ class Trainer:
                 aux = self.net.aux_logits(self.net.encode(torch.cat(inputs))[0])
                 loss = loss + cfg.aux_weight * weighted_log_loss(aux, torch.from_numpy(np.concatenate(labels)),
                                                                  torch.from_numpy(np.concatenate(known_rows)))
-            loss.backward()
+            torch.autograd.backward(loss)
             return float(loss.detach())
 
         val_cache: dict[str, list[torch.Tensor]] = {}
@@ -405,4 +406,5 @@ class Trainer:
         self.stage_sequence()
         self.stage_end_to_end()
         logger.info("training finished in %.1f min", (time.perf_counter() - start) / 60)
-        return self.net.to(memory_format=torch.contiguous_format).eval()
+        self.net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # stub omits memory_format
+        return self.net.eval()

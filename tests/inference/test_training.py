@@ -207,6 +207,18 @@ def test_train_command_needs_data_for_files(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "--data" in result.output
 
 
+def test_train_command_refuses_a_source_without_study_keys(tmp_path: Path) -> None:
+    from dicomnode.cli import main
+    from inference.labels import LABELS
+
+    slices = tmp_path / "slices"
+    slices.mkdir()
+    (slices / "labels.csv").write_text(",".join(["id", *LABELS]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["train", "--source", "rsna-slices", "--data", str(slices),
+                                       "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "has no study keys" in result.output, result.output
+
+
 def test_train_command_adds_enrichment_phantoms_to_training_only(tmp_path: Path) -> None:
     from dicomnode.cli import main
 
