@@ -39,6 +39,7 @@ from pydicom.sr.codedict import codes
 from dicomnode.pipelines.cmb_swi import codes as m
 from dicomnode.pipelines.cmb_swi.context import CmbReport, SR_SERIES_NUMBER
 from dicomnode.results import codes as c
+from dicomnode.results.measurements import infer_first_num_from_region
 from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.results.times import job_moment
 from inference.cmb import DetectionResult, Microbleed
@@ -113,7 +114,7 @@ def microbleed_group(
     region = hd.sr.ImageRegion3D(graphic_type=hd.sr.GraphicTypeValues3D.POINT, graphic_data=point,
                                  frame_of_reference_uid=report.frame_of_reference_uid)
     label = f"CMB {number} ({bleed.location.value}, slice {bleed.voxel[0] + 1})"
-    return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+    group = hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=report.uids.tracking("cmb", str(number)), identifier=label),
         referenced_region=region,
         finding_type=m.CEREBRAL_MICROBLEED,
@@ -125,6 +126,8 @@ def microbleed_group(
         ],
         qualitative_evaluations=[hd.sr.QualitativeEvaluation(m.LOCATION_CLASS, m.LOCATIONS[bleed.location])],
     )
+    infer_first_num_from_region(group, region)
+    return group
 
 
 def referenced_slices(result: DetectionResult, magnitude: Sequence[Dataset]) -> list[Dataset]:

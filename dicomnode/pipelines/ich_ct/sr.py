@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from copy import deepcopy
 
 import highdicom as hd
 import numpy as np
@@ -63,6 +62,7 @@ from dicomnode.pipelines.ich_ct import codes as c
 from dicomnode.pipelines.ich_ct.context import SR_SERIES_NUMBER, ReportContext
 from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.pipelines.ich_ct.findings import Findings, KeySlice, finding_labels
+from dicomnode.results.measurements import infer_first_num_from_region
 from dicomnode.pipelines.ich_ct.identity import algorithm_identification, observation_context, series_description
 from dicomnode.results.times import job_moment
 from inference.labels import ANY_INDEX, LABELS
@@ -125,13 +125,6 @@ FREEHAND_TOOL_PREFIX = "Cornerstone3DTools@^0.1.0:PlanarFreehandROI:"
 """Tracking Identifier prefix by which OHIF's SR adapters hydrate an outline into its freehand ROI tool."""
 
 
-def _inferred_from(region: hd.sr.ImageRegion) -> Dataset:
-    """The group's Image Region again, as the INFERRED FROM SCOORD child of its first NUM (TID 300 row 10)."""
-    copy = deepcopy(region)
-    copy.RelationshipType = REL.INFERRED_FROM.value
-    return copy
-
-
 def _region_group(
     item: KeySlice, ds: Dataset, context: ReportContext, algorithm: hd.sr.AlgorithmIdentification,
     graphic: str, points: np.ndarray,
@@ -158,8 +151,7 @@ def _region_group(
         finding_sites=[hd.sr.FindingSite(c.FINDING_SITES[item.label])],
         measurements=measurements,
     )
-    num = next(content for content in group[0].ContentSequence if content.ValueType == "NUM")
-    num.ContentSequence = DicomSequence([*num.get("ContentSequence", []), _inferred_from(region)])
+    infer_first_num_from_region(group, region)
     return group
 
 
