@@ -32,8 +32,15 @@ import pydicom
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dicomnode.pipelines.ich_ct.results import ReportContext, build_results, build_sc, build_seg, build_sr, locate  # noqa: E402
 from dicomnode.pipelines.ich_ct.context import order_datasets, with_type2_present  # noqa: E402
+from dicomnode.pipelines.ich_ct.results import (  # noqa: E402
+    ReportContext,
+    build_results,
+    build_sc,
+    build_seg,
+    build_sr,
+    locate,
+)
 from inference.engines.factory import create_engine  # noqa: E402
 from inference.intracranial import intracranial_slice_mask  # noqa: E402
 from inference.prediction import Prediction  # noqa: E402

@@ -12,9 +12,8 @@ of those inputs: PS3.5 B.2 (UUID-derived UIDs, ISO/IEC 9834-8), at most 44 chara
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import uuid
+from dataclasses import dataclass
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:dicomnode:results:v1")
 """Changes only if the derivation changes; the UUID namespace of every result UID."""

@@ -26,8 +26,8 @@ from db.engine import make_engine, make_sessionmaker
 from db.jobs import Ticket, claim_next, fail, finish, heartbeat, release, requeue_stale, skip
 from dicomnode.config import Config
 from dicomnode.errors import UnusableSeries
-from dicomnode.workers.failures import describe_failure, is_internal
 from dicomnode.workers.dispatch import PipelineModels, run_pipeline, worker_pipelines
+from dicomnode.workers.failures import describe_failure, is_internal
 from dicomnode.workers.step import StepContext, load_step
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import outbox as q
-from db.models import AuditEvent
 from db.jobs import NO_PIPELINE, SUCCEEDED, Job
+from db.models import AuditEvent
 from dicomnode.cli import main
 from tests.integration.dcmtk import storescu
 from tests.integration.orthanc import Orthanc

@@ -28,8 +28,8 @@ from dicomnode.pipelines.ich_ct.results import build_results
 from tests.conftest import migrated_engine
 from tests.dicomnode.pipelines.ich_ct.helpers import POSITIVE, context_for, phantom_series, prediction_for
 from tests.integration.orthanc import Orthanc
-from tests.polling import wait_for
 from tests.node_process import free_port, port_open
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 

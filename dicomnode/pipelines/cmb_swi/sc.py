@@ -25,8 +25,8 @@ from pydicom.sequence import Sequence as DicomSequence
 from dicomnode.pipelines.cmb_swi.context import SC_SERIES_NUMBER, CmbReport
 from dicomnode.pipelines.cmb_swi.sr import count_line
 from dicomnode.results import banner
-from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.results.geometry import patient_orientation, pixel_spacing
+from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.results.times import job_moment
 from inference.cmb import DetectionResult, Microbleed
 

@@ -27,8 +27,8 @@ output, not a signed report.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from collections import Counter
+from collections.abc import Sequence
 
 import highdicom as hd
 import numpy as np
@@ -37,7 +37,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.sr.codedict import codes
 
 from dicomnode.pipelines.cmb_swi import codes as m
-from dicomnode.pipelines.cmb_swi.context import CmbReport, SR_SERIES_NUMBER
+from dicomnode.pipelines.cmb_swi.context import SR_SERIES_NUMBER, CmbReport
 from dicomnode.results import codes as c
 from dicomnode.results.measurements import infer_first_num_from_region
 from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings

@@ -8,13 +8,13 @@ from pydantic import BaseModel, ConfigDict
 from pydicom.dataset import Dataset
 
 from db.jobs import Ticket
-from dicomnode.pipelines.ich_ct.selection import select_series
 from dicomnode.config import Config
 from dicomnode.pipelines.base import InputSet, NotApplicable, Refusal, Study, Verdict, pipeline_settings
-from dicomnode.pipelines.ich_ct.results import PRODUCED_SOP_CLASSES
-from dicomnode.pipelines.ich_ct.context import SC_SERIES_NUMBER, SEG_SERIES_NUMBER, SR_SERIES_NUMBER
-from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
 from dicomnode.pipelines.ich_ct.analysis import run_analysis
+from dicomnode.pipelines.ich_ct.context import SC_SERIES_NUMBER, SEG_SERIES_NUMBER, SR_SERIES_NUMBER
+from dicomnode.pipelines.ich_ct.results import PRODUCED_SOP_CLASSES
+from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
+from dicomnode.pipelines.ich_ct.selection import select_series
 from dicomnode.workers.step import AnalysisOutcome, StepContext
 
 

@@ -46,12 +46,12 @@ from pydicom.uid import ComprehensiveSRStorage, SecondaryCaptureImageStorage, Se
 
 from dicomnode.pipelines.ich_ct import render
 from dicomnode.pipelines.ich_ct.context import ReportContext, order_datasets
-from dicomnode.results.sources import with_type2_present
 from dicomnode.pipelines.ich_ct.findings import Findings, HuOf, IntracranialOf, locate
-from dicomnode.results.times import pin_times
 from dicomnode.pipelines.ich_ct.sc import build_sc
 from dicomnode.pipelines.ich_ct.seg import build_seg
 from dicomnode.pipelines.ich_ct.sr import build_sr
+from dicomnode.results.sources import with_type2_present
+from dicomnode.results.times import pin_times
 from dicomnode.results.uids import ResultUids
 from inference.intracranial import intracranial_slice_mask
 from inference.prediction import Prediction

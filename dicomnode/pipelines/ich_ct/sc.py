@@ -27,13 +27,13 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 
 from dicomnode.pipelines.ich_ct import render
-from dicomnode.results import banner
-from dicomnode.results.geometry import patient_orientation, pixel_spacing
 from dicomnode.pipelines.ich_ct.codes import ABBREVIATIONS, DISPLAY_NAMES
 from dicomnode.pipelines.ich_ct.context import SC_SERIES_NUMBER, ReportContext
-from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.pipelines.ich_ct.findings import Findings
 from dicomnode.pipelines.ich_ct.identity import series_description
+from dicomnode.results import banner
+from dicomnode.results.geometry import patient_orientation, pixel_spacing
+from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.results.times import job_moment
 from inference.labels import LABELS
 from inference.prediction import Prediction

@@ -34,11 +34,11 @@ from pydicom.dataset import Dataset
 
 from dicomnode.pipelines.ich_ct import codes as c
 from dicomnode.pipelines.ich_ct.context import SEG_SERIES_NUMBER, ReportContext
-from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.pipelines.ich_ct.findings import Findings
 from dicomnode.pipelines.ich_ct.identity import algorithm_parameters, algorithm_version, series_description
-from dicomnode.results.times import job_moment
 from dicomnode.pipelines.ich_ct.regions import BLOOD_HU
+from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
+from dicomnode.results.times import job_moment
 from inference.prediction import Prediction
 
 logger = logging.getLogger(__name__)

@@ -60,10 +60,10 @@ from pydicom.sr.codedict import codes
 
 from dicomnode.pipelines.ich_ct import codes as c
 from dicomnode.pipelines.ich_ct.context import SR_SERIES_NUMBER, ReportContext
-from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.pipelines.ich_ct.findings import Findings, KeySlice, finding_labels
-from dicomnode.results.measurements import infer_first_num_from_region
 from dicomnode.pipelines.ich_ct.identity import algorithm_identification, observation_context, series_description
+from dicomnode.results.measurements import infer_first_num_from_region
+from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.results.times import job_moment
 from inference.labels import ANY_INDEX, LABELS
 from inference.prediction import Prediction

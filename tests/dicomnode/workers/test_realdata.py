@@ -24,11 +24,11 @@ from db.jobs import Ticket
 from db.models import Instance
 from db.series import series_instances
 from dicomnode.assembly.headers import read_headers
-from dicomnode.pipelines.ich_ct.selection import select_series
 from dicomnode.config import Config
 from dicomnode.errors import UnusableSeries
-from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
 from dicomnode.pipelines.ich_ct.analysis import run_analysis
+from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
+from dicomnode.pipelines.ich_ct.selection import select_series
 from dicomnode.workers.step import StepContext
 from tests.conftest import SHARED_DATA, migrated_engine
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import make_sessionmaker
 from dicomnode.config import Config
-from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
 from dicomnode.pipelines.ich_ct.analysis import run_analysis
+from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
 from dicomnode.workers.step import StepContext
 from inference.phantoms import generate_study, write_dicom
 from tests.conftest import migrated_engine

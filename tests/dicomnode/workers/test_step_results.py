@@ -22,8 +22,8 @@ from db.jobs import Ticket
 from db.models import Instance
 from db.outbox import OutboxEntry
 from dicomnode.config import Config
-from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
 from dicomnode.pipelines.ich_ct.analysis import run_analysis
+from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
 from dicomnode.workers.step import StepContext
 from tests.conftest import migrated_engine
 from tests.dicomnode.pipelines.ich_ct.helpers import phantom_series

@@ -10,8 +10,8 @@ import pytest
 from pydicom.dataset import Dataset
 
 from dicomnode.pipelines.ich_ct import render
-from dicomnode.pipelines.ich_ct.results import build_results
 from dicomnode.pipelines.ich_ct.context import key_slices
+from dicomnode.pipelines.ich_ct.results import build_results
 from dicomnode.results.geometry import patient_orientation
 from inference.intracranial import intracranial_slice_mask
 from inference.labels import ANY_INDEX

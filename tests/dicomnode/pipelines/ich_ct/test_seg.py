@@ -11,9 +11,9 @@ import pytest
 from pydicom.dataset import Dataset
 
 from dicomnode.pipelines.ich_ct import codes
-from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
 from dicomnode.pipelines.ich_ct.context import key_slices
 from dicomnode.pipelines.ich_ct.findings import MAX_SEGMENTED_SLICES, segmented_slices
+from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
 from inference.labels import LABELS
 from inference.prediction import Prediction
 from tests.dicomnode.pipelines.ich_ct.helpers import NEGATIVE, context_for, lesion_case, prediction_for

@@ -12,8 +12,8 @@ from pydicom.uid import generate_uid
 
 from db.series import InstanceRef
 from dicomnode.assembly.headers import read_headers
-from dicomnode.pipelines.ich_ct.selection import select_series
 from dicomnode.config import SelectionSection
+from dicomnode.pipelines.ich_ct.selection import select_series
 from tests.conftest import SHARED_DATA
 from tests.factories import ct_series, write_series
 
