@@ -94,7 +94,7 @@ class Assembler:
         for pipeline in self.pipelines:
             verdict = pipeline.select(headers, self.config, study)
             if isinstance(verdict, Wait):
-                log.info("series %s: %s waits: %s", activity.series_uid, pipeline.name, verdict.reason)
+                log.debug("series %s: %s waits: %s", activity.series_uid, pipeline.name, verdict.reason)
                 return []
             if isinstance(verdict, NotApplicable):
                 declined.append(f"{pipeline.name}: {verdict.reason or 'not applicable'}")
