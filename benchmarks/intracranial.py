@@ -4,9 +4,10 @@ Times the mask on the planes that :func:`inference.postprocess.series_intracrani
 plane at most 2.5 mm apart: 60 of the 238 512x512 slices), median of ``--repeats`` runs, in one process
 with one thread. With ``--reference FILE`` (an earlier ``intracranial.py``, e.g. from
 ``git show REV:inference/intracranial.py``) it times that too in the same run, prints the ratio and how
-many voxels and slices the two masks differ on.
+many voxels and slices the two masks differ on; ``--real-ct`` adds that count on every slice of each
+``../shared/data/real-ct`` volume.
 
-    .venv/bin/python benchmarks/intracranial.py [--repeats 3] [--reference /tmp/intracranial_old.py]
+    .venv/bin/python benchmarks/intracranial.py [--repeats 3] [--reference /tmp/intracranial_old.py [--real-ct]]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CQ500_SERIES = REPO_ROOT / ".." / "shared" / "data" / "cq500-ct0" / "series"
+REAL_CT = REPO_ROOT / ".." / "shared" / "data" / "real-ct"
 sys.path.insert(0, str(REPO_ROOT))
 
 MaskFn = Callable[[np.ndarray, tuple[float, float, float]], np.ndarray]
@@ -60,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reference", type=Path, default=None, help="An earlier intracranial.py to compare with.")
+    parser.add_argument("--real-ct", action="store_true", help="With --reference: compare on every real-ct volume too.")
     args = parser.parse_args()
     import pydicom
     import torch
@@ -81,6 +84,19 @@ def main() -> None:
               f"{before / now:.1f}x wall, {before_cpu / now_cpu:.1f}x CPU")
         print(f"voxels differing {int(differ.sum())} of {old.sum()} reference-mask voxels; "
               f"slices differing {int(differ.any(axis=(1, 2)).sum())} of {hu.shape[0]}")
+        if args.real_ct:
+            _compare_real_ct(_reference(args.reference))
+
+
+def _compare_real_ct(reference: MaskFn) -> None:
+    from inference.intracranial import intracranial_mask
+    from inference.realct.loaders import LOADERS, load_real_volume
+
+    for name in LOADERS:
+        volume = load_real_volume(REAL_CT, name)
+        spacing = (float(volume.spacing[0]), float(volume.spacing[1]), float(volume.spacing[2]))
+        now, old = intracranial_mask(volume.hu, spacing), reference(volume.hu, spacing)
+        print(f"{name} {volume.hu.shape}: voxels differing {int((now != old).sum())} of {int(old.sum())}")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def _planar_edt(mask: np.ndarray, pixel_mm: float, reach_mm: float) -> np.ndarra
     a fraction of its cost for the short reaches used here.
     """
     row = _row_distance(~mask) ** 2
-    reach = int(reach_mm // pixel_mm)
+    reach = int(np.ceil(reach_mm / pixel_mm))  # rows a feature within reach_mm can be on (one spare is harmless)
     best = row.copy()
     for dy in range(1, reach + 1):
         best[:, dy:] = np.minimum(best[:, dy:], row[:, :-dy] + dy * dy)
@@ -173,19 +173,19 @@ def _refined(mask_small: np.ndarray, hu: np.ndarray, factor: int) -> np.ndarray:
 
     The edge band is one work pixel either side of the coarse boundary, so the full-resolution edge
     follows the inner table; dense calcifications in the interior stay inside. Only the band's blocks of
-    the full matrix are read.
+    the full matrix are read. ``hu`` covers whole blocks (``factor`` times the shape of ``mask_small``).
     """
     n, rows, cols = mask_small.shape
     interior = ndimage.binary_erosion(mask_small, structure=_CROSS)
-    band = np.nonzero(ndimage.binary_dilation(mask_small, structure=_CROSS) & ~interior)
-    blocks = np.ascontiguousarray(np.broadcast_to(interior[:, :, None, :, None], (n, rows, factor, cols, factor)))
-    values = hu[:, : rows * factor, : cols * factor].reshape(n, rows, factor, cols, factor)
-    k, i, j = band
-    edge = values[k, i, :, j, :]
-    blocks[k, i, :, j, :] = (edge >= SOFT_TISSUE_HU[0]) & (edge <= SOFT_TISSUE_HU[1])
-    full = np.zeros(hu.shape, dtype=bool)
-    full[:, : rows * factor, : cols * factor] = blocks.reshape(n, rows * factor, cols * factor)
-    return full
+    k, i, j = np.nonzero(ndimage.binary_dilation(mask_small, structure=_CROSS) & ~interior)
+    out = np.empty(hu.shape, dtype=bool)
+    out.reshape(n, rows, factor, cols, factor)[...] = interior[:, :, None, :, None]
+    offsets = np.arange(factor)
+    at = (k[:, None, None], (i * factor)[:, None, None] + offsets[None, :, None],
+          (j * factor)[:, None, None] + offsets[None, None, :])
+    edge = hu[at]
+    out[at] = (edge >= SOFT_TISSUE_HU[0]) & (edge <= SOFT_TISSUE_HU[1])
+    return out
 
 
 def intracranial_mask(hu: np.ndarray, spacing_mm: Sequence[float]) -> np.ndarray:
@@ -209,11 +209,11 @@ def intracranial_mask(hu: np.ndarray, spacing_mm: Sequence[float]) -> np.ndarray
     image = np.asarray(hu, dtype=np.float32)
     factor = _work_factor((spacing_mm[1], spacing_mm[2]))
     pixel_mm = min(float(spacing_mm[1]), float(spacing_mm[2])) * factor
-    box = (slice(None), *_head_box(image, factor))
-    head = image[box]
-    mask_small = _enclosed_regions(_block_mean(head, factor), pixel_mm)
+    rows, cols = _head_box(image, factor)
+    small_box = (slice(None), slice(rows.start // factor, rows.stop // factor), slice(cols.start // factor, cols.stop // factor))
+    mask_small = _enclosed_regions(_block_mean(image, factor)[small_box], pixel_mm)
     full = np.zeros(image.shape, dtype=bool)
-    full[box] = mask_small if factor == 1 else _refined(mask_small, head, factor)
+    full[:, rows, cols] = mask_small if factor == 1 else _refined(mask_small, image[:, rows, cols], factor)
     return full
 
 
