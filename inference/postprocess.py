@@ -56,7 +56,16 @@ def slice_gate(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
 
 
 def saliency_share(mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """float32 [N, h, w]: intracranial share of each saliency cell (the image stretched to the grid)."""
+    """float32 [N, h, w]: intracranial share of each saliency cell (the image stretched to the grid).
+
+    When the grid divides the matrix (512 or 256 over an 8 x 8 grid) the cells are counted on the boolean
+    mask directly, without a float copy of the series; otherwise torch's adaptive average pooling."""
+    n, rows, cols = mask.shape
+    h, w = grid
+    if rows % h == 0 and cols % w == 0:
+        counts = np.count_nonzero(np.asarray(mask, dtype=bool).reshape(n, h, rows // h, w, cols // w), axis=(2, 4))
+        share: np.ndarray = (counts / np.float32(rows // h * cols // w)).astype(np.float32)
+        return share
     tensor = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[:, None]
     return F.adaptive_avg_pool2d(tensor, grid)[:, 0].numpy()
 

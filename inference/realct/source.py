@@ -19,7 +19,7 @@ The split is by volume (:data:`SPLITS`): nothing of a validation volume is seen 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,8 @@ class RealInsertionSource:
     """
 
     name = "realct"
+    lesion_maker: Callable[[Background, str, np.random.Generator], list[Lesion]] = staticmethod(make_lesion)
+    """The lesion family (the training family; :mod:`inference.realct.heldout_source` swaps it)."""
 
     def __init__(self, root: Path, volumes: Sequence[str], seeds: Sequence[int], input_size: int = 256,
                  cache_dir: Path | None = None, bleed_share: float = 0.6,
@@ -105,7 +107,7 @@ class RealInsertionSource:
         if rng.random() < self.bleed_share:
             count = 1 if rng.random() < 0.7 else int(rng.integers(2, 4))
             for code in rng.choice(self.subtypes, size=min(count, len(self.subtypes)), replace=False):
-                lesions += make_lesion(bg, str(code), rng)
+                lesions += self.lesion_maker(bg, str(code), rng)
         return bg, lesions, rng
 
     def _cache_path(self, index: int) -> Path | None:
@@ -113,7 +115,7 @@ class RealInsertionSource:
             return None
         seed = self.seeds[index]
         name = self.volumes[seed % len(self.volumes)]
-        return Path(self.cache_dir) / f"realct-sample-{name}-s{seed}-b{self.bleed_share:g}-r{int(self.reslice)}-i{self.input_size}-v{CACHE_VERSION}.npz"
+        return Path(self.cache_dir) / f"{self.name}-sample-{name}-s{seed}-b{self.bleed_share:g}-r{int(self.reslice)}-i{self.input_size}-v{CACHE_VERSION}.npz"
 
     def __getitem__(self, index: int) -> Sample:
         path = self._cache_path(index)
@@ -144,7 +146,7 @@ class RealInsertionSource:
         stop = first + count * factor
         hu = hu[first:stop].reshape(count, factor, *hu.shape[1:]).mean(axis=1)
         labels = slice_labels(bg, lesions, first, count, factor)
-        key = f"realct-{bg.name}-{self.seeds[index]}"
+        key = f"{self.name}-{bg.name}-{self.seeds[index]}"
         spacing = (bg.spacing[0] * factor, bg.spacing[1], bg.spacing[2])
         return Sample(key, hu.astype(np.float32), labels, labels.max(axis=0), ALL_KNOWN, spacing)
 

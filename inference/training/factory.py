@@ -1,5 +1,5 @@
-"""Build a data source by name (``phantoms``, ``rsna``, ``cq500``, ``png``, ``realct``, ``rsna-slices``) and split
-it deterministically."""
+"""Build a data source by name (``phantoms``, ``rsna``, ``cq500``, ``png``, ``realct``, ``realct-heldout``,
+``rsna-slices``) and split it deterministically."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from pathlib import Path
 
 from inference.training.sources import DataSource, PhantomSource, PngSource, Sample
 
-SOURCES = ("phantoms", "rsna", "cq500", "png", "realct", "rsna-slices")
+SOURCES = ("phantoms", "rsna", "cq500", "png", "realct", "realct-heldout", "rsna-slices")
+
+EVALUATION_SPLITS = ("finetune", "validation")
+"""The only splits of ``realct-heldout`` (the held-out lesion family, evaluation only): training builds its
+sources without a split (``all``), so it cannot reach that family."""
 
 REALCT_SPLITS = {"all": ("train", "validation"), "finetune": ("train",), "validation": ("validation",)}
 """``--split`` of the realct source -> its volume splits (:data:`inference.realct.source.SPLITS`); it has no test volume."""
@@ -87,7 +91,7 @@ def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", sp
     data
         Folder of the rsna, cq500 or png layout (unused for phantoms).
     seeds
-        Phantom seeds, e.g. ``"0-599"``; for ``realct`` the insertion seeds (one sample each).
+        Phantom seeds, e.g. ``"0-599"``; for ``realct`` and ``realct-heldout`` the insertion seeds (one sample each).
     split
         PNG split: ``all``, ``finetune``, ``validation`` or ``test``; for ``realct`` the volumes of
         :data:`REALCT_SPLITS` (validation volumes are read at their own thickness).
@@ -103,14 +107,18 @@ def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", sp
         raise ValueError(f"source {name!r} needs a data folder")
     if name == "png":
         return PngSource(data, split=split, input_size=input_size)
-    if name == "realct":
+    if name in ("realct", "realct-heldout"):
+        from inference.realct.heldout_source import HeldOutInsertionSource
         from inference.realct.source import SPLITS, RealInsertionSource
 
         if split not in REALCT_SPLITS:
             raise ValueError(f"realct split must be one of {', '.join(REALCT_SPLITS)} (no test volume), got {split!r}")
+        if name == "realct-heldout" and split not in EVALUATION_SPLITS:
+            raise ValueError(f"realct-heldout is for evaluation only: split must be one of {', '.join(EVALUATION_SPLITS)}, got {split!r}")
+        kind = HeldOutInsertionSource if name == "realct-heldout" else RealInsertionSource
         volumes = [v for part in REALCT_SPLITS[split] for v in SPLITS[part]]
-        return RealInsertionSource(data, volumes, parse_range(seeds), input_size=input_size, cache_dir=cache_dir,
-                                   reslice=split == "finetune")
+        return kind(data, volumes, parse_range(seeds), input_size=input_size, cache_dir=cache_dir,
+                    reslice=split == "finetune")
     if name == "rsna-slices":
         from inference.realct.rsna_slices import RsnaSliceSource
 

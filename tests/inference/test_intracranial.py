@@ -79,3 +79,39 @@ def test_real_head_ct_has_brain_in_the_middle_and_none_at_the_vertex():
     inside = volume.hu[mid][mask[mid]]
     assert 15 < float(np.median(inside)) < 45  # brain and CSF, not bone or scalp
     assert float(np.mean(inside > 150)) < 0.01
+
+
+def test_planar_distance_is_scipys_within_its_reach():
+    from scipy import ndimage
+
+    from inference.intracranial import _planar_edt
+
+    rng = np.random.default_rng(0)
+    stack = rng.random((3, 60, 50)) > 0.03
+    stack[1] = True  # a slice with nothing to measure to
+    distance = _planar_edt(stack, 1.7, 10.0)
+    for plane, got in zip(stack, distance):
+        expected = ndimage.distance_transform_edt(plane) * 1.7 if (~plane).any() else np.full(plane.shape, np.inf)
+        within = expected <= 10.0
+        np.testing.assert_array_equal(got[within], expected[within])
+        assert np.all(got[~within] > 10.0)
+
+
+CQ500 = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cq500-ct0" / "series"
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_cq500_stack_is_its_slices_with_brain_in_the_middle():
+    if not CQ500.is_dir():
+        pytest.skip(f"CQ500 series not found at {CQ500} (present in CI; a clone has no ../shared)")
+    volume = Volume.from_datasets([pydicom.dcmread(p) for p in sorted(CQ500.iterdir())])
+    planes = volume.hu[::24]
+    mask = intracranial_mask(planes, volume.spacing)
+    pixel = (volume.spacing[1], volume.spacing[2])
+    for plane, got in zip(planes[::3], mask[::3]):
+        np.testing.assert_array_equal(got, intracranial_slice_mask(plane, pixel))
+    area = intracranial_area_cm2(mask, volume.spacing)
+    assert area.max() > 100 and area[-1] < 5  # a supratentorial slice; the vertex (feet first: last is top)
+    mid = int(np.argmax(area))
+    assert 15 < float(np.median(planes[mid][mask[mid]])) < 45

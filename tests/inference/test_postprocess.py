@@ -92,3 +92,16 @@ def test_real_series_findings_rest_on_slices_with_brain():
     assert (prediction.slice_probs[gate == 0] == 0).all()
     top = int(np.argmax(prediction.slice_probs[:, 0]))
     assert gate[top] == 1.0, f"the top 'any' slice {top} has little brain"
+
+
+def test_saliency_share_counts_cells_as_torch_pools_them():
+    import torch
+    import torch.nn.functional as F
+
+    from inference.postprocess import saliency_share
+
+    mask = np.random.default_rng(1).random((3, 64, 48)) > 0.4
+    pooled = F.adaptive_avg_pool2d(torch.from_numpy(mask.astype(np.float32))[:, None], (8, 8))[:, 0].numpy()
+    np.testing.assert_allclose(saliency_share(mask, (8, 8)), pooled, atol=1e-6)
+    odd = saliency_share(mask[:, :61, :45], (8, 8))
+    assert odd.shape == (3, 8, 8) and odd.dtype == np.float32
