@@ -107,8 +107,8 @@ def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[Instance
     """
     if not batch:
         return []
-    dialect = sessions.kw["bind"].dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    engine = sessions.kw["bind"]
+    insert = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
     now = utcnow()
     rows = [
         {
@@ -125,14 +125,14 @@ def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[Instance
         }
         for info, association_id in batch
     ]
+    table = Instance.__table__
     statement = (
-        insert(Instance)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
-        .returning(Instance.sop_instance_uid)
+        insert(table).on_conflict_do_nothing(index_elements=["sop_instance_uid"]).returning(table.c.sop_instance_uid)
     )
-    with sessions.begin() as session:  # one statement, one commit
-        new = set(session.scalars(statement))
+    # Core, not the ORM: the same statement for every batch (compiled once, then cached), the rows as
+    # executemany parameters ("insertmanyvalues": one INSERT ... VALUES (...), (...) RETURNING per batch)
+    with engine.begin() as connection:  # one transaction, one commit
+        new = set(connection.execute(statement, rows).scalars())
     seen: set[str] = set()
     inserted = []
     for info, _ in batch:  # a UID twice in one batch: the first occurrence is the one inserted
