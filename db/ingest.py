@@ -125,9 +125,8 @@ def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[Instance
         }
         for info, association_id in batch
     ]
-    table = Instance.__table__
     statement = (
-        insert(table).on_conflict_do_nothing(index_elements=["sop_instance_uid"]).returning(table.c.sop_instance_uid)
+        insert(Instance).on_conflict_do_nothing(index_elements=["sop_instance_uid"]).returning(Instance.sop_instance_uid)
     )
     # Core, not the ORM: the same statement for every batch (compiled once, then cached), the rows as
     # executemany parameters ("insertmanyvalues": one INSERT ... VALUES (...), (...) RETURNING per batch)
