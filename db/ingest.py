@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import new_event
@@ -108,7 +110,6 @@ def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[Instance
     if not batch:
         return []
     engine = sessions.kw["bind"]
-    insert = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
     now = utcnow()
     rows = [
         {
@@ -125,19 +126,25 @@ def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[Instance
         }
         for info, association_id in batch
     ]
-    statement = (
-        insert(Instance).on_conflict_do_nothing(index_elements=["sop_instance_uid"]).returning(Instance.sop_instance_uid)
-    )
-    # Core, not the ORM: the same statement for every batch (compiled once, then cached), the rows as
+    # Core, not the ORM: one statement object for every batch (built and compiled once), the rows as
     # executemany parameters ("insertmanyvalues": one INSERT ... VALUES (...), (...) RETURNING per batch)
     with engine.begin() as connection:  # one transaction, one commit
-        new = set(connection.execute(statement, rows).scalars())
+        new = set(connection.execute(_insert_ignoring_stored(engine.dialect.name), rows).scalars())
     seen: set[str] = set()
     inserted = []
     for info, _ in batch:  # a UID twice in one batch: the first occurrence is the one inserted
         inserted.append(info.sop_instance_uid in new and info.sop_instance_uid not in seen)
         seen.add(info.sop_instance_uid)
     return inserted
+
+
+@cache
+def _insert_ignoring_stored(dialect: str) -> ReturningInsert[tuple[str]]:
+    """``INSERT INTO instances ... ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING sop_instance_uid``."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return (
+        insert(Instance).on_conflict_do_nothing(index_elements=["sop_instance_uid"]).returning(Instance.sop_instance_uid)
+    )
 
 
 def delete_instance(sessions: sessionmaker[Session], sop_instance_uid: str) -> None:
