@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import new_event
@@ -97,18 +99,18 @@ def instance_exists(sessions: sessionmaker[Session], sop_instance_uid: str) -> b
         return session.scalar(select(Instance.id).where(Instance.sop_instance_uid == sop_instance_uid)) is not None
 
 
-def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[InstanceInfo, int | None]]) -> list[bool]:
-    """Insert the rows of ``batch`` ((instance, association id) pairs) in one transaction, one commit.
+def insert_instances(connection: Connection, batch: list[tuple[InstanceInfo, int | None]]) -> list[bool]:
+    """Insert the rows of ``batch`` ((instance, association id) pairs) on ``connection``: one transaction, one commit.
 
     Returns, per row, True when it was inserted and False when its SOP Instance UID was already stored
     (``INSERT ... ON CONFLICT DO NOTHING`` on the unique key, so concurrent writers never fail the batch).
     This is the group commit of the ingest path: the rows of concurrent associations share one commit
-    (one WAL fsync on SQLite, one WAL flush on PostgreSQL). Nothing is committed if it raises.
+    (one WAL fsync on SQLite, one WAL flush on PostgreSQL). The caller owns ``connection`` (the group
+    committer keeps one for its life: no pool check-out and no pre-ping round trip per batch). Nothing is
+    committed if it raises.
     """
     if not batch:
         return []
-    dialect = sessions.kw["bind"].dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
     now = utcnow()
     rows = [
         {
@@ -125,20 +127,25 @@ def insert_instances(sessions: sessionmaker[Session], batch: list[tuple[Instance
         }
         for info, association_id in batch
     ]
-    statement = (
-        insert(Instance)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
-        .returning(Instance.sop_instance_uid)
-    )
-    with sessions.begin() as session:  # one statement, one commit
-        new = set(session.scalars(statement))
+    # Core, not the ORM: one statement object for every batch (built and compiled once), the rows as
+    # executemany parameters ("insertmanyvalues": one INSERT ... VALUES (...), (...) RETURNING per batch)
+    with connection.begin():  # one transaction, one commit
+        new = set(connection.execute(_insert_ignoring_stored(connection.dialect.name), rows).scalars())
     seen: set[str] = set()
     inserted = []
     for info, _ in batch:  # a UID twice in one batch: the first occurrence is the one inserted
         inserted.append(info.sop_instance_uid in new and info.sop_instance_uid not in seen)
         seen.add(info.sop_instance_uid)
     return inserted
+
+
+@cache
+def _insert_ignoring_stored(dialect: str) -> ReturningInsert[str]:
+    """``INSERT INTO instances ... ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING sop_instance_uid``."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return (
+        insert(Instance).on_conflict_do_nothing(index_elements=["sop_instance_uid"]).returning(Instance.sop_instance_uid)
+    )
 
 
 def delete_instance(sessions: sessionmaker[Session], sop_instance_uid: str) -> None:

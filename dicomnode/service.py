@@ -105,10 +105,15 @@ class Node:
             log.info("received %s: shutting down", signal.Signals(signum).name)
         self._stop.set()
 
-    def run_until_stopped(self) -> None:
-        """Block until SIGTERM/SIGINT (or :meth:`request_stop`), then shut down gracefully."""
+    def stop_on_signals(self) -> None:
+        """From now on SIGTERM/SIGINT request a graceful stop (call before :meth:`start`: a signal that
+        arrives while the node starts, the SCP already listening, is then kept for :meth:`run_until_stopped`
+        instead of killing the process)."""
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+
+    def run_until_stopped(self) -> None:
+        """Block until a stop is requested (SIGTERM/SIGINT or :meth:`request_stop`), then shut down gracefully."""
         self._stop.wait()
         self.stop()
 

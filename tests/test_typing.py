@@ -20,7 +20,7 @@ COVERED = (
     "dicomnode/__init__.py", "dicomnode/__main__.py", "dicomnode/config.py", "dicomnode/conformance.py",
     "dicomnode/errors.py", "dicomnode/identity.py", "dicomnode/logs.py", "dicomnode/records.py",
     "dicomnode/rendering.py", "dicomnode/scheduler.py", "dicomnode/service.py", "dicomnode/uid_policy.py",
-    "dicomnode/admin", "dicomnode/assembly", "dicomnode/atna", "dicomnode/delivery",
+    "dicomnode/admin", "dicomnode/assembly", "dicomnode/scp", "dicomnode/atna", "dicomnode/delivery",
     "dicomnode/cli/__init__.py", "dicomnode/cli/audit.py", "dicomnode/cli/config_cmd.py", "dicomnode/cli/conformance.py",
     "dicomnode/cli/db_cmd.py", "dicomnode/cli/jobs.py", "dicomnode/cli/model.py", "dicomnode/cli/operating_point.py",
     "dicomnode/cli/options.py", "dicomnode/cli/outbox.py", "dicomnode/cli/phantom.py", "dicomnode/cli/serve.py",
@@ -37,9 +37,7 @@ COVERED = (
     "dicomnode/cli/train.py", "dicomnode/cli/evaluate.py",
     "inference/training", "inference/phantoms", "inference/network", "inference/engines", "inference/prediction.py",
 )
-NOT_YET = (
-    "dicomnode/scp",  # handlers.py, contexts.py, server.py: pynetdicom event and TLS argument types
-)
+NOT_YET: tuple[str, ...] = ()  # every module is type-clean; a module that cannot be yet goes here, with why
 
 
 def modules(entries: tuple[str, ...]) -> set[Path]:

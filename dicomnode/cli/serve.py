@@ -20,6 +20,7 @@ def serve(config_path: Path | None, verbose: bool, json_logs: bool) -> None:
     setup_logging(verbose, json_logs)
     config = load_or_exit(config_path)
     node = Node(config)
+    node.stop_on_signals()
     try:
         node.start()
     except StartupError as exc:

@@ -7,6 +7,7 @@ conformance statement's tables.
 
 from __future__ import annotations
 
+from pydicom.uid import UID
 from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
@@ -35,6 +36,7 @@ def as_presentation_contexts() -> list[PresentationContext]:
     for abstract_syntax, syntaxes in supported_contexts():
         context = PresentationContext()
         context.abstract_syntax = abstract_syntax
-        context.transfer_syntax = syntaxes
+        accepted: list[str | bytes | UID] = list(syntaxes)
+        context.transfer_syntax = accepted
         contexts.append(context)
     return contexts

@@ -21,6 +21,7 @@ from pathlib import Path
 from pydicom.uid import UncompressedTransferSyntaxes
 from pynetdicom import evt
 from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -86,7 +87,7 @@ class IngestHandlers:
         self._open: dict[Association, _Open] = {}
         self._lock = threading.Lock()
 
-    def bindings(self) -> list[tuple[evt.EventType, object]]:
+    def bindings(self) -> list[evt.EventHandlerType]:
         return [
             (evt.EVT_REQUESTED, self.on_requested),
             (evt.EVT_REJECTED, self.on_rejected),
@@ -101,10 +102,10 @@ class IngestHandlers:
     # -- association life cycle -------------------------------------------------------------------
 
     def _peer(self, assoc: Association) -> PeerInfo:
-        request = assoc.requestor.primitive
+        request = assoc.requestor.primitive  # the A-ASSOCIATE-RQ; None only before one was received
         return PeerInfo(
-            calling_ae=str(request.calling_ae_title).strip(),
-            called_ae=str(request.called_ae_title).strip(),
+            calling_ae=str(request.calling_ae_title).strip() if request is not None else "",
+            called_ae=str(request.called_ae_title).strip() if request is not None else "",
             host=str(assoc.requestor.address),
             port=int(assoc.requestor.port),
             tls=self.tls,
@@ -193,7 +194,7 @@ class IngestHandlers:
 
     def on_acse_received(self, event: evt.Event) -> None:
         """Note who aborted: an A-ABORT came from the peer, an A-P-ABORT from the network or protocol layer."""
-        primitive = event.primitive
+        primitive: object = getattr(event, "primitive", None)  # set for EVT_ACSE_RECV, not declared by Event
         if isinstance(primitive, (A_ABORT, A_P_ABORT)):
             self._state(event.assoc).aborted_by = "peer" if isinstance(primitive, A_ABORT) else "network"
 
@@ -225,7 +226,7 @@ class IngestHandlers:
         state = self._state(event.assoc)
         with state.lock:
             state.stores += 1
-        sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
+        sop_instance_uid = str(_store_request(event).AffectedSOPInstanceUID or "")
         try:
             info, uid_warnings = self._describe(event)
             data = event.encoded_dataset()
@@ -279,7 +280,7 @@ class IngestHandlers:
     def _describe(self, event: evt.Event) -> tuple[InstanceInfo, list[str]]:
         """The checked facts of the received data set (:func:`read_received`) and the UID warnings of
         ``node.uid_policy``; a StorageError when it fails."""
-        request = event.request
+        request = _store_request(event)
         sop_instance_uid, instance_warning = check_uid(
             request.AffectedSOPInstanceUID, "Affected SOP Instance UID (0000,1000)", self.uid_policy
         )
@@ -336,6 +337,13 @@ class IngestHandlers:
         except SQLAlchemyError as exc:
             log.error("audit row could not be written (database unavailable): %s", exc)
 
+
+def _store_request(event: evt.Event) -> C_STORE:
+    """The C-STORE request (PS3.7 9.1.1) of an EVT_C_STORE event."""
+    request = event.request
+    if not isinstance(request, C_STORE):
+        raise TypeError(f"EVT_C_STORE carries a {type(request).__name__}, not a C-STORE request")
+    return request
 
 
 def abort_reason(state: _Open) -> str:

@@ -17,9 +17,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from io import BytesIO
 
 from pydicom.dataset import Dataset
-from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.pixels.utils import get_expected_length
 from pydicom.tag import BaseTag
@@ -64,7 +64,7 @@ def read_received(
     implicit, little = bool(syntax.is_implicit_VR), bool(syntax.is_little_endian)
     pixel_length = check_structure(data, implicit_vr=implicit, little_endian=little)
     try:  # the header only: the walk above has checked the pixel data's encoding and measured it
-        dataset = read_dataset(DicomBytesIO(data), is_implicit_VR=implicit, is_little_endian=little,
+        dataset = read_dataset(BytesIO(data), is_implicit_VR=implicit, is_little_endian=little,
                                stop_when=_at_pixel_data)
         dataset_sop_uid = dataset.get("SOPInstanceUID")
         dataset_class_uid = dataset.get("SOPClassUID")

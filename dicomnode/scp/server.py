@@ -80,6 +80,8 @@ class StorageSCP:
         except OSError as exc:
             self.committer.stop()
             raise StartupError(f"cannot listen on {address[0]}:{address[1]} (node.host/node.port): {exc}") from exc
+        if not isinstance(server, GatedServer):  # make_server is typed to return its base class
+            raise TypeError(f"make_server built a {type(server).__name__}, not the GatedServer asked for")
         self.ae._servers.append(server)  # as AE.start_server does: AE.shutdown and server.shutdown expect it
         threading.Thread(target=server.serve_forever, name="AcceptorServer", daemon=True).start()
         self.server = server

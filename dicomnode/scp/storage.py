@@ -3,7 +3,9 @@
 A file is written under ``storage_dir/.incoming`` with a temporary name, fsync'd, linked into place without
 replacing any file there (:meth:`DurableStore.write_new`), and its directory entry fsync'd
 (:meth:`DurableStore.sync_entry`), so after a crash a file is either whole at its final path or absent
-there. Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
+there. The entries of the series and study folders themselves are fsync'd in their parents until this
+process has done so once for that folder (:class:`DurableFolders`); after that, only the series folder
+holding the new file needs an fsync. Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
 (:meth:`DurableStore.prepare`).
 """
 
@@ -12,7 +14,9 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import threading
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
@@ -21,6 +25,39 @@ log = logging.getLogger(__name__)
 
 _RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE})
 INCOMING = ".incoming"
+KNOWN_FOLDERS = 4096  # series and study folders remembered as durable (the least recently used are forgotten)
+
+
+class DurableFolders:
+    """Folders whose own entry in their parent folder this process has fsync'd, by path and inode.
+
+    A folder the store creates is forgotten first (:meth:`forget`), and one replaced behind the store's
+    back has a new inode, so a folder made again has its entry fsync'd again.
+    """
+
+    def __init__(self, capacity: int = KNOWN_FOLDERS) -> None:
+        self.capacity = capacity
+        self._inodes: OrderedDict[Path, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def known(self, folder: Path) -> bool:
+        with self._lock:
+            inode = self._inodes.get(folder)
+            if inode is not None:
+                self._inodes.move_to_end(folder)
+        return inode is not None and os.stat(folder).st_ino == inode
+
+    def forget(self, folder: Path) -> None:
+        with self._lock:
+            self._inodes.pop(folder, None)
+
+    def add(self, folder: Path) -> None:
+        inode = os.stat(folder).st_ino
+        with self._lock:
+            self._inodes[folder] = inode
+            self._inodes.move_to_end(folder)
+            while len(self._inodes) > self.capacity:
+                self._inodes.popitem(last=False)
 
 
 class DurableStore:
@@ -29,6 +66,7 @@ class DurableStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.incoming = root / INCOMING
+        self.durable = DurableFolders()
 
     def prepare(self) -> int:
         """Create the folders and remove temporary files a crash left behind; return how many were removed."""
@@ -70,10 +108,18 @@ class DurableStore:
         return final, True
 
     def sync_entry(self, path: Path) -> None:
-        """Make the directory entries of ``path`` durable: fsync its folder and the folders above it."""
-        try:  # series folder, study folder, storage root: cheap when unchanged, needed when just created
-            for directory in (path.parent, path.parent.parent, self.root):
-                _fsync_dir(directory)
+        """Make the directory entries of ``path`` durable: fsync its series folder, and the study folder and
+        storage root while the entries of the series and study folders are not yet known durable."""
+        series, study = path.parent, path.parent.parent
+        try:
+            _fsync_dir(series)  # the new file's entry
+            if self.durable.known(series):
+                return
+            _fsync_dir(study)  # the series folder's entry
+            if not self.durable.known(study):
+                _fsync_dir(self.root)  # the study folder's entry
+                self.durable.add(study)
+            self.durable.add(series)
         except OSError as exc:
             raise _storage_error(path.stem, exc) from exc
 
@@ -105,6 +151,7 @@ class DurableStore:
             missing.append(current)
             current = current.parent
         for path in reversed(missing):
+            self.durable.forget(path)
             path.mkdir(exist_ok=True)
 
 

@@ -4,6 +4,7 @@
   leaves the TLS handshake to the connection's thread, so a silent TLS client cannot hold the accept loop.
 - :class:`GatedRequestHandler` runs the gate, then hands the already-read A-ASSOCIATE-RQ to pynetdicom
   through :class:`PrefacedSocket`, which serves those bytes before reading the socket again.
+  Associations share the server's read-only supported presentation contexts instead of a deep copy each.
 - :class:`NodeAssociation` answers a C-STORE request that pynetdicom would drop without a response
   (no valid Affected SOP Instance UID or SOP Class UID, PS3.7 9.3.1.1) with 0xC210 at once.
 """
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Callable
-from copy import deepcopy
 from datetime import datetime
 from typing import Any
 
 from pynetdicom import evt
 from pynetdicom._globals import MODE_ACCEPTOR
+from pynetdicom.ae import ApplicationEntity
 from pynetdicom.association import Association
-from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.dimse_primitives import C_STORE, DimseServiceType
+from pynetdicom.presentation import PresentationContext
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
 
 from dicomnode.scp.gate import Gatekeeper, PendingLimits, Refusal, read_associate_rq
@@ -59,7 +62,7 @@ class PrefacedSocket(AssociationSocket):
 class NodeAssociation(Association):
     """An acceptor association that answers every C-STORE request, even one pynetdicom cannot serve."""
 
-    def _serve_request(self, msg: Any, context_id: int) -> None:
+    def _serve_request(self, msg: DimseServiceType, context_id: int) -> None:
         if isinstance(msg, C_STORE) and not msg.is_valid_request and not self._sent_release:
             self._refuse_store(msg, context_id)
             return
@@ -121,13 +124,16 @@ class GatedRequestHandler(RequestHandler):
         assoc.acceptor.address_info = self.local
         assoc.acceptor.implementation_class_uid = self.ae.implementation_class_uid
         assoc.acceptor.implementation_version_name = self.ae.implementation_version_name
-        assoc.acceptor.supported_contexts = deepcopy(self.server.contexts)
+        # pynetdicom deep-copies the server's contexts for every association; negotiation only reads them
+        # (negotiate_as_acceptor builds new contexts for its answer), and the deep copy of every storage SOP
+        # class with every transfer syntax cost a third of the node's CPU under concurrent senders.
+        assoc.acceptor.supported_contexts = list(self.server.contexts)
         assoc.requestor.address_info = self.remote
         for event, handlers in self.server._handlers.items():
             if event.is_intervention and handlers:
                 assoc.bind(event, *handlers)
-            elif isinstance(event, evt.NotificationEvent):
-                for handler, args in handlers:  # type: ignore[misc]
+            elif isinstance(event, evt.NotificationEvent) and isinstance(handlers, list):  # (handler, args) pairs
+                for handler, args in handlers:
                     assoc.bind(event, handler, args)
         return assoc
 
@@ -135,13 +141,26 @@ class GatedRequestHandler(RequestHandler):
 class GatedServer(ThreadedAssociationServer):
     """A threaded association server whose connections pass the gate first."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.pending: PendingLimits = kwargs.pop("pending")
-        self.tls: AuditedTLS | None = kwargs.pop("tls")
-        self.on_refused: RefusalHandler = kwargs.pop("on_refused")
-        self.on_invalid_request: InvalidRequestHandler = kwargs.pop("on_invalid_request")
-        kwargs["request_handler"] = GatedRequestHandler
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        ae: ApplicationEntity,
+        address: tuple[str, int] | tuple[str, int, int, int],
+        ae_title: str,
+        contexts: list[PresentationContext],
+        ssl_context: ssl.SSLContext | None = None,
+        evt_handlers: list[evt.EventHandlerType] | None = None,
+        *,
+        pending: PendingLimits,
+        tls: AuditedTLS | None,
+        on_refused: RefusalHandler,
+        on_invalid_request: InvalidRequestHandler,
+    ) -> None:
+        """As :meth:`ApplicationEntity.make_server` calls it, with the gate's keyword arguments after its own."""
+        self.pending = pending
+        self.tls = tls
+        self.on_refused = on_refused
+        self.on_invalid_request = on_invalid_request
+        super().__init__(ae, address, ae_title, contexts, ssl_context, evt_handlers, GatedRequestHandler)
         self.daemon_threads = True
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
@@ -149,7 +168,7 @@ class GatedServer(ThreadedAssociationServer):
         client, address = self.socket.accept()  # TLS, if any, is the connection thread's business
         return client, address
 
-    def verify_request(self, request: Any, client_address: Any) -> bool:
+    def verify_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> bool:
         host, port = str(client_address[0]), int(client_address[1])
         refusal = self.pending.admit(host)
         if refusal is None:

@@ -14,8 +14,9 @@ def instance(uid: str) -> InstanceInfo:
 
 
 def test_one_commit_reports_new_and_already_stored_rows(sessions: sessionmaker[Session]) -> None:
-    assert insert_instances(sessions, [(instance("1.1"), None), (instance("1.2"), None), (instance("1.1"), None)]) == [
-        True, True, False]
-    assert insert_instances(sessions, [(instance("1.2"), None), (instance("1.3"), None)]) == [False, True]
+    with sessions.kw["bind"].connect() as connection:
+        assert insert_instances(connection, [(instance("1.1"), None), (instance("1.2"), None), (instance("1.1"), None)]) == [
+            True, True, False]
+        assert insert_instances(connection, [(instance("1.2"), None), (instance("1.3"), None)]) == [False, True]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Instance)) == 3

@@ -31,3 +31,17 @@ def test_concurrent_submitters_share_batches_and_each_uid_is_stored_once(session
         assert sum(results[(n, i)] for n in range(4)) == 1
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Instance)) == 20
+
+
+def test_a_broken_connection_is_replaced_and_the_batch_retried(sessions: sessionmaker[Session]) -> None:
+    committer = GroupCommitter(sessions)
+    committer.start()
+    try:
+        assert committer.submit(instance("1.2.3.1"), None).result(10)
+        assert committer._connection is not None
+        committer._connection.connection.dbapi_connection.close()  # as a database restart leaves it
+        assert committer.submit(instance("1.2.3.2"), None).result(10)
+    finally:
+        committer.stop()
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Instance)) == 2

@@ -72,3 +72,32 @@ def test_invalid_uids_cannot_be_understood(bad: object) -> None:
 
 def test_valid_uid_passes() -> None:
     assert check_uid("1.2.840.10008.5.1.4.1.1.2\x00", "SOP Class UID", "strict") == ("1.2.840.10008.5.1.4.1.1.2", None)
+
+
+def test_folder_entries_are_fsynced_until_known_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = DurableStore(tmp_path)
+    store.prepare()
+    synced: list[Path] = []
+    monkeypatch.setattr("dicomnode.scp.storage._fsync_dir", synced.append)
+    study, series = tmp_path / "1.2", tmp_path / "1.2" / "1.2.3"
+    for uid in ("1.2.3.4", "1.2.3.5"):
+        path, _ = store.write_new("1.2", "1.2.3", uid, b"data")
+        store.sync_entry(path)
+    assert synced == [series, study, tmp_path, series]  # the second file: its series folder only
+    path, _ = store.write_new("1.2", "1.2.9", "1.2.9.1", b"data")
+    store.sync_entry(path)
+    assert synced[4:] == [study / "1.2.9", study]  # a new series in a known study: not the root
+
+
+def test_a_folder_made_again_is_fsynced_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = DurableStore(tmp_path)
+    store.prepare()
+    path, _ = store.write_new("1.2", "1.2.3", "1.2.3.4", b"data")
+    store.sync_entry(path)
+    path.unlink()
+    path.parent.rmdir()
+    synced: list[Path] = []
+    monkeypatch.setattr("dicomnode.scp.storage._fsync_dir", synced.append)
+    path, _ = store.write_new("1.2", "1.2.3", "1.2.3.4", b"data")
+    store.sync_entry(path)
+    assert synced == [path.parent, path.parent.parent]

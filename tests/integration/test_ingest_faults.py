@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,10 @@ def test_association_over_the_limit_is_rejected_and_audited(tmp_path: Path, sqli
     node.start()
     try:
         first = associate(node.port)
+        deadline = time.monotonic() + 10
+        while not first.is_established and time.monotonic() < deadline:  # the start-up probe may hold the slot
+            time.sleep(0.1)
+            first = associate(node.port)
         assert first.is_established
         second = associate(node.port, calling="SECOND")
         assert second.is_rejected
