@@ -24,7 +24,7 @@ from inference.cmb.preprocess import prepare
 
 logger = logging.getLogger(__name__)
 
-SPLITS: dict[str, range] = {"train": range(1000, 1024), "validation": range(2000, 2010), "test": range(3000, 3010)}
+SPLITS: dict[str, range] = {"train": range(1000, 1036), "validation": range(2000, 2020), "test": range(3000, 3010)}
 KINDS = ("mimic", "microbleed", "calcification")
 STORED_PATCH = 23          # 21 + 2: room for a +-1 voxel jitter at training time
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from inference.cmb.dataset import STORED_PATCH
-from inference.cmb.detector import NMS_MM, non_max_suppression
+from inference.cmb.detector import MODEL_VERSION, NMS_MM, non_max_suppression
 from inference.cmb.evaluation import match, summarise
 from inference.cmb.network import PATCH, CmbResNet3d
 
@@ -158,7 +158,7 @@ def train(train_path: Path, validation_path: Path, out_path: Path, config: Train
     threshold, metrics = choose_threshold(val, score(model, val_x), NMS_MM)
     record = {"width": config.width, "threshold": threshold, "validation": metrics, "validation_loss": best_loss,
               "train_candidates": int(len(train_data["kinds"])), "train_positives": int(len(positives)),
-              "train_seeds": [int(s) for s in train_data["seeds"]], "version": "1.0.0",
+              "train_seeds": [int(s) for s in train_data["seeds"]], "version": MODEL_VERSION,
               "validation_seeds": [int(s) for s in val["seeds"]], "steps": step, "config": config.__dict__}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": model.state_dict(), "width": config.width, "threshold": threshold}, out_path)
