@@ -19,7 +19,7 @@ import uuid
 from collections import OrderedDict
 from pathlib import Path
 
-from dicomnode.errors import CannotUnderstand, OutOfResources, StorageError
+from dicomnode.errors import OutOfResources, StorageError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ import glob
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 import highdicom as hd

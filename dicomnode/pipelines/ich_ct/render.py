@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from pydicom.dataset import Dataset
 from pydicom.pixels.processing import apply_rescale
 
