@@ -7,19 +7,13 @@ PS3.16
     DICOM PS3.16 (Content Mapping Resource): Annex D for the DCM codes, the context groups (CID) for
     SNOMED CT and LOINC codes that DICOM uses. Checked against the tables that pydicom 3.0.2 generates
     from the standard (``pydicom.sr._concepts_dict`` and ``pydicom.sr._cid_dict``).
-FHIR
-    SNOMED CT International edition as expanded by the HL7 terminology server tx.fhir.org (value-set
-    expansions published in FHIR implementation guides; "Expansion from tx.fhir.org based on SNOMED CT
-    International edition 01-Feb 2025").
-Athena
-    OHDSI Athena's SNOMED CT vocabulary as listed in public code tables, for the two subtype disorders
-    DICOM does not list (epidural, subdural); flagged below to be re-checked in a SNOMED CT browser.
 UCUM
     The Unified Code for Units of Measure, section 2.2.3: an annotation in curly braces is a unit of
     dimension one, so ``{probability}`` is a valid UCUM unit for a value in [0, 1].
 
 Every constant below says which of these it was checked against. Display meanings are the ones in the
-source, shortened only where the source lists the shorter form as a synonym.
+source, shortened only where the source lists the shorter form as a synonym. A pipeline's own concepts
+are in its ``codes`` module, with any further sources they were checked against.
 """
 
 from __future__ import annotations

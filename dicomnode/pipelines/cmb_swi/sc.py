@@ -20,14 +20,13 @@ import highdicom as hd
 import numpy as np
 from PIL import Image, ImageDraw
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence as DicomSequence
 
 from dicomnode.pipelines.cmb_swi.context import SC_SERIES_NUMBER, CmbReport
 from dicomnode.pipelines.cmb_swi.sr import count_line
 from dicomnode.results import banner
+from dicomnode.results.capture import finish_capture
 from dicomnode.results.geometry import patient_orientation, pixel_spacing
-from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
-from dicomnode.results.times import job_moment
+from dicomnode.results.sources import quiet_person_name_warnings
 from inference.cmb import DetectionResult, Microbleed
 
 logger = logging.getLogger(__name__)
@@ -74,21 +73,10 @@ def _image(ref: Dataset, pixels: np.ndarray, uid: str, number: int, report: CmbR
             software_versions=report.software_version, manufacturer_model_name="dicomnode",
             institution_name=report.institution_name,
         )
-    carry_deidentification(ref, image)
-    image.BurnedInAnnotation = "YES"
-    image.BodyPartExamined = str(ref.get("BodyPartExamined") or "HEAD")
-    source = Dataset()
-    source.ReferencedSOPClassUID, source.ReferencedSOPInstanceUID = ref.SOPClassUID, ref.SOPInstanceUID
-    image.SourceImageSequence = DicomSequence([source])
-    image.DerivationDescription = ("SWI magnitude windowed to its 1st-99th percentiles with the microbleeds the "
-                                   f"{report.model_name} model detected circled; AI result, not for diagnostic use")
+    finish_capture(image, [ref], report.created_at, (
+        "SWI magnitude windowed to its 1st-99th percentiles with the microbleeds the "
+        f"{report.model_name} model detected circled; AI result, not for diagnostic use"))
     image.ImageComments = "AI key image for cerebral microbleeds; not for diagnostic use"
-    moment = job_moment(report.created_at)
-    if moment is not None:
-        for keyword in ("DateOfSecondaryCapture", "ContentDate", "SeriesDate"):
-            setattr(image, keyword, moment.da)
-        for keyword in ("TimeOfSecondaryCapture", "ContentTime", "SeriesTime"):
-            setattr(image, keyword, moment.tm)
     return image
 
 

@@ -1,11 +1,9 @@
-"""Coded concepts used in the reports, with where each was verified.
+"""Coded concepts of the hemorrhage reports, with where each was verified.
 
-Sources
--------
-PS3.16
-    DICOM PS3.16 (Content Mapping Resource): Annex D for the DCM codes, the context groups (CID) for
-    SNOMED CT and LOINC codes that DICOM uses. Checked against the tables that pydicom 3.0.2 generates
-    from the standard (``pydicom.sr._concepts_dict`` and ``pydicom.sr._cid_dict``).
+The document structure, verdict and unit concepts are the shared ones of :mod:`dicomnode.results.codes`
+(checked against PS3.16 and UCUM as said there), imported here so the writers use one module. The
+hemorrhage concepts below were checked against PS3.16 and UCUM too, and against:
+
 FHIR
     SNOMED CT International edition as expanded by the HL7 terminology server tx.fhir.org (value-set
     expansions published in FHIR implementation guides; "Expansion from tx.fhir.org based on SNOMED CT
@@ -13,11 +11,8 @@ FHIR
 Athena
     OHDSI Athena's SNOMED CT vocabulary as listed in public code tables, for the two subtype disorders
     DICOM does not list (epidural, subdural); flagged below to be re-checked in a SNOMED CT browser.
-UCUM
-    The Unified Code for Units of Measure, section 2.2.3: an annotation in curly braces is a unit of
-    dimension one, so ``{probability}`` is a valid UCUM unit for a value in [0, 1].
 
-Every constant below says which of these it was checked against. Display meanings are the ones in the
+Every constant below says which source it was checked against. Display meanings are the ones in the
 source, shortened only where the source lists the shorter form as a synonym.
 """
 

@@ -24,7 +24,6 @@ from typing import cast
 import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence as DicomSequence
 
 from dicomnode.pipelines.ich_ct import render
 from dicomnode.pipelines.ich_ct.codes import ABBREVIATIONS, DISPLAY_NAMES
@@ -32,38 +31,15 @@ from dicomnode.pipelines.ich_ct.context import SC_SERIES_NUMBER, ReportContext
 from dicomnode.pipelines.ich_ct.findings import Findings
 from dicomnode.pipelines.ich_ct.identity import series_description
 from dicomnode.results import banner
+from dicomnode.results.capture import finish_capture
 from dicomnode.results.geometry import patient_orientation, pixel_spacing
-from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
-from dicomnode.results.times import job_moment
+from dicomnode.results.sources import quiet_person_name_warnings
 from inference.labels import LABELS
 from inference.prediction import Prediction
 
 logger = logging.getLogger(__name__)
 
 SHORT_NAMES = [ABBREVIATIONS[label] for label in LABELS]
-
-
-def _source_reference(ds: Dataset) -> Dataset:
-    item = Dataset()
-    item.ReferencedSOPClassUID = ds.SOPClassUID
-    item.ReferencedSOPInstanceUID = ds.SOPInstanceUID
-    return item
-
-
-def _finish(image: hd.sc.SCImage, sources: Sequence[Dataset], context: ReportContext, derivation: str) -> None:
-    """Attributes highdicom leaves to us: references, burned-in flag, derivation, fixed capture time."""
-    carry_deidentification(sources[0], image)
-    image.BurnedInAnnotation = "YES"
-    # A head CT: say so, which also tells validators that Laterality (paired body parts only) is not due.
-    image.BodyPartExamined = str(sources[0].get("BodyPartExamined") or "HEAD")
-    image.SourceImageSequence = DicomSequence([_source_reference(ds) for ds in sources])
-    image.DerivationDescription = derivation[:1024]
-    moment = job_moment(context.created_at)
-    if moment is not None:
-        for keyword in ("DateOfSecondaryCapture", "ContentDate", "SeriesDate"):
-            setattr(image, keyword, moment.da)
-        for keyword in ("TimeOfSecondaryCapture", "ContentTime", "SeriesTime"):
-            setattr(image, keyword, moment.tm)
 
 
 def _sc_image(
@@ -104,7 +80,7 @@ def key_slice_image(
         pixels = banner.burn_in(render.legend(drawn), lines)
     image = _sc_image(ds, pixels, context.uids.key_slice(str(ds.SOPInstanceUID)), instance_number, prediction,
                       context, pixel_spacing(ds))
-    _finish(image, [ds], context, (
+    finish_capture(image, [ds], context.created_at, (
         f"Brain window {render.BRAIN_WINDOW[0]:g}/{render.BRAIN_WINDOW[1]:g} HU with the region the "
         f"{prediction.model_name} model attributes the finding to (class activation of 'any hemorrhage' within "
         "the intracranial space and 40-100 HU) outlined; AI result, not for diagnostic use"
@@ -132,7 +108,8 @@ def summary_image(
     )
     image = _sc_image(datasets[0], pixels, context.uids.summary, instance_number, prediction, context)
     image["PatientOrientation"].value = None  # a plot has no patient orientation (Type 2C, present and empty)
-    _finish(image, datasets, context, "Plot of the AI model's per-slice probabilities; not for diagnostic use")
+    finish_capture(image, datasets, context.created_at,
+                   "Plot of the AI model's per-slice probabilities; not for diagnostic use")
     image.ImageComments = "AI summary: probability of each hemorrhage type per slice; not for diagnostic use"
     return image
 
