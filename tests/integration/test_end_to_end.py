@@ -6,6 +6,7 @@ and the outbox still delivers once Orthanc is up; a re-send adds no duplicate in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pydicom
@@ -21,8 +22,8 @@ from inference.phantoms.dicom_writer import write_dicom
 from inference.phantoms.study import generate_study
 from tests.integration.dcmtk import storescu
 from tests.integration.orthanc import Orthanc
-from tests.polling import wait_for
 from tests.node_process import NodeProcess
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -46,14 +47,17 @@ def node_for(tmp_path: Path, sqlite_url: str, pacs: Orthanc) -> NodeProcess:
     )
 
 
-def sop_classes_in(pacs: Orthanc, study_uid: str) -> list[str]:
-    """SOP Class UIDs of the instances Orthanc holds for ``study_uid``."""
-    classes = []
+def instance_tags(pacs: Orthanc, study_uid: str) -> Iterator[dict[str, object]]:
+    """The simplified tags of each instance Orthanc holds for ``study_uid``."""
     for instance in pacs.instances():
         tags = pacs.get(f"/instances/{instance['ID']}/simplified-tags")
         if isinstance(tags, dict) and tags.get("StudyInstanceUID") == study_uid:
-            classes.append(str(tags.get("SOPClassUID")))
-    return classes
+            yield tags
+
+
+def sop_classes_in(pacs: Orthanc, study_uid: str) -> list[str]:
+    """SOP Class UIDs of the instances Orthanc holds for ``study_uid``."""
+    return [str(tags.get("SOPClassUID")) for tags in instance_tags(pacs, study_uid)]
 
 
 def produced(node: NodeProcess) -> list[q.OutboxEntry]:

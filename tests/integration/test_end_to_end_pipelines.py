@@ -21,7 +21,15 @@ from db.models import AuditEvent
 from dicomnode.cli import main
 from tests.integration.dcmtk import storescu
 from tests.integration.orthanc import Orthanc
-from tests.integration.test_end_to_end import SC_STORAGE, SR_STORAGE, node_for, phantom_files, produced, sop_classes_in
+from tests.integration.test_end_to_end import (
+    SC_STORAGE,
+    SR_STORAGE,
+    instance_tags,
+    node_for,
+    phantom_files,
+    produced,
+    sop_classes_in,
+)
 from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
@@ -40,10 +48,8 @@ def swi_files(folder: Path) -> tuple[str, list[Path]]:
 def series_numbers(pacs: Orthanc, study_uid: str) -> dict[str, set[str]]:
     """SOP Class UID -> the Series Numbers Orthanc holds for it in ``study_uid``."""
     numbers: dict[str, set[str]] = {}
-    for instance in pacs.instances():
-        tags = pacs.get(f"/instances/{instance['ID']}/simplified-tags")
-        if isinstance(tags, dict) and tags.get("StudyInstanceUID") == study_uid:
-            numbers.setdefault(str(tags.get("SOPClassUID")), set()).add(str(tags.get("SeriesNumber")))
+    for tags in instance_tags(pacs, study_uid):
+        numbers.setdefault(str(tags.get("SOPClassUID")), set()).add(str(tags.get("SeriesNumber")))
     return numbers
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,11 +48,12 @@ def ohif_app() -> Path:
         return ohif_dist(VERSION)
 
 
-@pytest.fixture(scope="module")
-def bench(ohif_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
-    """Orthanc with DICOMweb, a node delivering to it, one positive and one negative phantom analysed, and the
-    OHIF app served in front of Orthanc's DICOMweb."""
-    root = tmp_path_factory.mktemp("viewer-bench")
+@contextmanager
+def served(
+    ohif_app: Path, root: Path, write_studies: Callable[[Path], list[Study]],
+) -> Iterator[tuple[Orthanc, str, list[Study]]]:
+    """Orthanc with DICOMweb, a node delivering to it, the studies ``write_studies(root)`` writes analysed, and the
+    OHIF app served in front of Orthanc's DICOMweb: (PACS, viewer URL, studies)."""
     (root / "orthanc").mkdir()
     pacs = Orthanc(root / "orthanc", dicomweb=True)
     pacs.start()
@@ -59,14 +61,11 @@ def bench(ohif_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     server: OhifServer | None = None
     try:
         node.start()
-        studies = []
-        for label, subtype, seed in (POSITIVE, NEGATIVE):
-            uid, files = write_phantom(root / label, subtype, seed)
-            studies.append(Study(label, subtype, uid, files))
+        studies = write_studies(root)
         analyse(pacs, node, studies)
         server = OhifServer(ohif_app, pacs.http_port)
         server.start()
-        yield Bench(pacs, server.url, *studies)
+        yield pacs, server.url, studies
     finally:
         if server is not None:
             server.stop()
@@ -74,15 +73,37 @@ def bench(ohif_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         pacs.stop()
 
 
-@pytest.fixture
-def viewer(bench: Bench, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OhifPage]:
-    """A fresh headless Chromium tab on the viewer; a last screenshot named after the test is kept."""
+@contextmanager
+def browser_tab(url: str, tmp_path: Path, name: str) -> Iterator[OhifPage]:
+    """A fresh headless Chromium tab on the viewer at ``url``; a last screenshot ``<name>-last`` is kept."""
     driver = chromium(tmp_path / "chromium-profile")
-    page = OhifPage(driver, bench.url, ARTIFACTS)
+    page = OhifPage(driver, url, ARTIFACTS)
     try:
         yield page
     finally:
         try:
-            page.screenshot(f"{request.node.name}-last")
+            page.screenshot(f"{name}-last")
         finally:
             driver.quit()
+
+
+def _phantom_studies(root: Path) -> list[Study]:
+    studies = []
+    for label, subtype, seed in (POSITIVE, NEGATIVE):
+        uid, files = write_phantom(root / label, subtype, seed)
+        studies.append(Study(label, subtype, uid, files))
+    return studies
+
+
+@pytest.fixture(scope="module")
+def bench(ohif_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
+    """One positive and one negative phantom head CT analysed and served to the viewer (:func:`served`)."""
+    with served(ohif_app, tmp_path_factory.mktemp("viewer-bench"), _phantom_studies) as (pacs, url, studies):
+        yield Bench(pacs, url, *studies)
+
+
+@pytest.fixture
+def viewer(bench: Bench, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OhifPage]:
+    """A fresh headless Chromium tab on the viewer; a last screenshot named after the test is kept."""
+    with browser_tab(bench.url, tmp_path, request.node.name) as page:
+        yield page

@@ -13,17 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pydicom
 import pytest
-from click.testing import CliRunner
 
-from dicomnode.cli import main
-from tests.integration.orthanc import Orthanc
-from tests.integration.viewer.bench import SC, Study, analyse, node_for
-from tests.integration.viewer.browser import chromium
-from tests.integration.viewer.conftest import ARTIFACTS, Bench
+from tests.integration.test_end_to_end_pipelines import swi_files
+from tests.integration.viewer.bench import SC, Study
+from tests.integration.viewer.conftest import Bench, browser_tab, served
 from tests.integration.viewer.ohif_page import OhifPage
-from tests.integration.viewer.ohif_server import OhifServer
 from tests.integration.viewer.sr_content import findings
 from tests.integration.viewer.test_ohif import assert_clean, description, series_uid
 
@@ -33,44 +28,23 @@ SR_3D = "1.2.840.10008.5.1.4.1.1.88.34"
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
 
 
+def _swi_study(root: Path) -> list[Study]:
+    study_uid, files = swi_files(root / "swi")
+    return [Study("swi", "CMB", study_uid, files)]
+
+
 @pytest.fixture(scope="module")
 def swi_bench(ohif_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Bench, Study]]:
-    root = tmp_path_factory.mktemp("viewer-swi")
-    (root / "orthanc").mkdir()
-    pacs = Orthanc(root / "orthanc", dicomweb=True)
-    pacs.start()
-    node = node_for(root / "node", f"sqlite:///{root / 'node.db'}", pacs)
-    server: OhifServer | None = None
-    try:
-        node.start()
-        made = CliRunner().invoke(main, ["phantom", "--kind", "swi", "--out", str(root / "swi"), "--slices", "32",
-                                         "--seed", "21"])
-        assert made.exit_code == 0, made.output
-        files = sorted((root / "swi").glob("*.dcm"))
-        study = Study("swi", "CMB", str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID), files)
-        analyse(pacs, node, [study])
-        server = OhifServer(ohif_app, pacs.http_port)
-        server.start()
-        yield Bench(pacs, server.url, study, study), study
-    finally:
-        if server is not None:
-            server.stop()
-        node.stop()
-        pacs.stop()
+    """An SWI phantom analysed and served to the viewer (:func:`~tests.integration.viewer.conftest.served`)."""
+    with served(ohif_app, tmp_path_factory.mktemp("viewer-swi"), _swi_study) as (pacs, url, [study]):
+        yield Bench(pacs, url, study, study), study
 
 
 @pytest.fixture
 def viewer(swi_bench: tuple[Bench, Study], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OhifPage]:
-    """A fresh headless Chromium tab on the viewer of the SWI bench (as ``conftest.viewer`` for the CT bench)."""
-    driver = chromium(tmp_path / "chromium-profile")
-    page = OhifPage(driver, swi_bench[0].url, ARTIFACTS)
-    try:
+    """A fresh headless Chromium tab on the viewer of the SWI bench."""
+    with browser_tab(swi_bench[0].url, tmp_path, request.node.name) as page:
         yield page
-    finally:
-        try:
-            page.screenshot(f"{request.node.name}-last")
-        finally:
-            driver.quit()
 
 
 def test_the_microbleed_sr_loads_with_one_measurement_per_microbleed(
