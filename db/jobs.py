@@ -165,10 +165,11 @@ def create_job(session: Session, new: NewJob, previous: Job | None) -> Job:
 def _supersede(session: Session, old: Job, new: Job, now: datetime) -> None:
     old.superseded_by, previous_state = new.id, old.state
     added = new.instance_count - old.instance_count
-    message = (
-        f"job {old.id} (version {old.version}, {old.state}) superseded by job {new.id} (version {new.version}): "
-        f"{added} instance(s) arrived after job {old.id} was created"
-    )
+    if added or list(old.inputs or ()) == list(new.inputs or ()):
+        cause = f"{added} instance(s) arrived after job {old.id} was created"
+    else:
+        cause = f"its input series changed from {', '.join(old.inputs or ())} to {', '.join(new.inputs or ())}"
+    message = f"job {old.id} (version {old.version}, {old.state}) superseded by job {new.id} (version {new.version}): {cause}"
     if old.state == QUEUED:
         old.state, old.reason, old.finished_at = SKIPPED, f"superseded by job {new.id} before it ran", now
     record_event(session, "job", "superseded", message,
@@ -182,6 +183,21 @@ def latest_job(session: Session, series_uid: str, pipeline: str | None = None) -
         query = query.where(Job.pipeline == pipeline)
     query = query.order_by(Job.version.desc(), Job.id.desc()).limit(1)
     return session.scalars(query).first()
+
+
+def judged_inputs(session: Session, series_uids: Collection[str]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Per series, per pipeline: the input series of its latest job (series never judged are absent)."""
+    latest: dict[str, dict[str, tuple[str, ...]]] = {}
+    if not series_uids:
+        return latest
+    rows = session.execute(
+        select(Job.series_uid, Job.pipeline, Job.inputs)
+        .where(Job.series_uid.in_(list(series_uids)))
+        .order_by(Job.version, Job.id)
+    )
+    for series_uid, pipeline, inputs in rows:
+        latest.setdefault(series_uid, {})[pipeline] = tuple(inputs or (series_uid,))
+    return latest
 
 
 def claim_next(sessions: sessionmaker[Session], worker_id: str, pipelines: Collection[str] = ()) -> Ticket | None:

@@ -71,8 +71,14 @@ def study_series(session: Session, study_uid: str) -> list[tuple[str, int]]:
     return [(uid, int(max_id)) for uid, max_id in rows]
 
 
-def pending_series(session: Session, series_uids: Collection[str] | None = None) -> list[SeriesActivity]:
-    """Series with instances their latest job does not cover; ``None`` scans every series."""
+def pending_series(
+    session: Session, series_uids: Collection[str] | None = None, *, include_covered: bool = False
+) -> list[SeriesActivity]:
+    """Series with instances their latest job does not cover; ``None`` scans every series.
+
+    ``include_covered`` returns the activity of covered series too (one judged again because another series
+    of its study completed its input set, :mod:`dicomnode.assembly.assembler`).
+    """
     stats = select(
         Instance.series_uid,
         func.min(Instance.study_uid),
@@ -95,7 +101,7 @@ def pending_series(session: Session, series_uids: Collection[str] | None = None)
     result = []
     for series_uid, study_uid, count, max_id, last_at in session.execute(stats):
         job = jobs.get(series_uid)
-        if job is not None and (job.instance_count, job.max_instance_id) == (count, max_id):
+        if not include_covered and job is not None and (job.instance_count, job.max_instance_id) == (count, max_id):
             continue
         carriers, unknown = _carriers(session, series_uid, job.max_instance_id if job else 0)
         result.append(

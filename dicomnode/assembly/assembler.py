@@ -6,7 +6,9 @@ job of its own, queued or skipped with the pipeline's reasons. A series no enabl
 ``skipped`` job of the pseudo-pipeline :data:`~db.jobs.NO_PIPELINE` whose reason says why each declined
 (so an administrator sees why nothing was made, and the series is not judged again until it changes). When
 a pipeline waits for another series of the study still arriving, nothing is recorded for the series and
-it is judged again on a later pass.
+it is judged again on a later pass. When a series completes the input set of another series that a
+pipeline judged before it arrived (a late phase series), that pipeline judges the other series again
+(readiness rule ``partner``) and the new job supersedes the old one.
 
 Called on every scheduler tick (:mod:`dicomnode.scheduler`). The database is the only state: the pass
 looks at series with instances received recently (enough to catch every series still waiting for a rule),
@@ -33,7 +35,7 @@ from dicomnode.assembly.readiness import Readiness, evaluate
 from dicomnode.assembly.study import StoredStudy
 from dicomnode.config import Config
 from dicomnode.pipelines import enabled_pipelines
-from dicomnode.pipelines.base import InputSet, NotApplicable, Refusal, Wait
+from dicomnode.pipelines.base import InputSet, NotApplicable, Refusal, Reopen, Wait
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,10 @@ class Assembler:
                 decisions += self._decide(activity, readiness, now)
         return decisions
 
-    def _decide(self, activity: SeriesActivity, readiness: Readiness, now: datetime) -> list[Decision]:
+    def _decide(
+        self, activity: SeriesActivity, readiness: Readiness, now: datetime, only: str | None = None
+    ) -> list[Decision]:
+        """Ask each enabled pipeline (or the one named ``only``) about the series; record what they said."""
         with self.sessions() as session:
             refs = series_instances(session, activity.series_uid, activity.max_instance_id)
         started = time.perf_counter()
@@ -91,30 +96,48 @@ class Assembler:
         study = StoredStudy(self.sessions, activity.study_uid, activity.series_uid, now, self.config.assembly)
         verdicts: Verdicts = []
         declined: list[str] = []
+        reopened: list[tuple[str, Reopen]] = []
         for pipeline in self.pipelines:
+            if only is not None and pipeline.name != only:
+                continue
             verdict = pipeline.select(headers, self.config, study)
             if isinstance(verdict, Wait):
                 log.debug("series %s: %s waits: %s", activity.series_uid, pipeline.name, verdict.reason)
                 return []
-            if isinstance(verdict, NotApplicable):
+            if isinstance(verdict, NotApplicable | Reopen):
                 declined.append(f"{pipeline.name}: {verdict.reason or 'not applicable'}")
+                if isinstance(verdict, Reopen):
+                    reopened.append((pipeline.name, verdict))
                 continue
             if unreadable:
                 unread = f"{len(unreadable)} stored instance file(s) cannot be read"
                 reasons = verdict.reasons if isinstance(verdict, Refusal) else []
                 verdict = Refusal([unread, *reasons], verdict.facts)
             verdicts.append((pipeline.name, verdict))
-        if not verdicts and self.pipelines:
+        if not verdicts and self.pipelines and only is None:
             verdicts.append((NO_PIPELINE, Refusal([f"no enabled pipeline reads this series ({'; '.join(declined)})"])))
         selection_ms = round((time.perf_counter() - started) * 1000, 1)
         for _, verdict in verdicts:
             verdict.facts["selection_ms"] = selection_ms
         try:
             with self.sessions.begin() as session:
-                return self._record(session, activity, readiness, verdicts)
+                decisions = self._record(session, activity, readiness, verdicts)
         except IntegrityError:
             log.info("series %s: another assembler created this job version first", activity.series_uid)
             return []
+        for pipeline_name, reopen in reopened if decisions else []:
+            decisions += self._reopen(reopen.series_uid, pipeline_name, activity.series_uid, now)
+        return decisions
+
+    def _reopen(self, series_uid: str, pipeline: str, completed_by: str, now: datetime) -> list[Decision]:
+        """Judge ``series_uid`` again for ``pipeline``: series ``completed_by`` completes its input set."""
+        with self.sessions() as session:
+            activities = pending_series(session, [series_uid], include_covered=True)
+        if not activities:
+            return []
+        readiness = Readiness("partner", f"series {completed_by} arrived after it was judged and completes its inputs")
+        log.info("series %s: %s judges it again: %s", series_uid, pipeline, readiness.message)
+        return self._decide(activities[0], readiness, now, only=pipeline)
 
     def _record(
         self, session: Session, activity: SeriesActivity, readiness: Readiness, verdicts: Verdicts

@@ -1,5 +1,6 @@
 """The other series of a ready series' study, for pipelines that read more than one series (e.g. SWI
-magnitude and phase): their headers and whether each is complete, read from storage on first use."""
+magnitude and phase): their headers, whether each is complete and what its latest jobs read, read from
+storage on first use."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.jobs import judged_inputs
 from db.series import pending_series, series_instances, study_series
 from dicomnode.assembly.headers import read_headers
 from dicomnode.assembly.readiness import evaluate
@@ -43,6 +45,7 @@ class StoredStudy:
             series = [(uid, top) for uid, top in study_series(session, self.study_uid) if uid != self.series_uid]
             pending = {activity.series_uid: activity for activity in pending_series(session, [u for u, _ in series])}
             refs = {uid: series_instances(session, uid, top) for uid, top in series}
+            judged = judged_inputs(session, [uid for uid, _ in series])
         others = []
         for uid, top in series:
             activity = pending.get(uid)
@@ -50,5 +53,5 @@ class StoredStudy:
                 activity, self.now, self.assembly.quiet_seconds, self.assembly.release_grace_seconds
             ) is not None
             headers, _ = read_headers(refs[uid])
-            others.append(OtherSeries(uid, headers, top, complete))
+            others.append(OtherSeries(uid, headers, top, complete, judged.get(uid, {})))
         return others

@@ -8,8 +8,9 @@ use (``series_numbers``, disjoint between pipelines), its ``settings`` (a pydant
     Judge the headers of one ready series (no pixel data), with the other series of its study at hand
     (``study``, read only when asked): :class:`NotApplicable` (the series is not for this pipeline; no
     job of this pipeline), :class:`Refusal` (a job that ends ``skipped`` with the reason),
-    :class:`InputSet` (a queued job reading these series) or :class:`Wait` (a series it needs is still
-    arriving: judged again on a later pass).
+    :class:`InputSet` (a queued job reading these series), :class:`Wait` (a series it needs is still
+    arriving: judged again on a later pass) or :class:`Reopen` (the series completes another series'
+    input set judged before it arrived: that series is judged again).
 ``load_model(config)``
     Build the model its jobs need; a worker calls it once per process, on first use.
 ``run(job, inputs, model, context)``
@@ -91,7 +92,20 @@ class InputSet:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-Verdict = NotApplicable | Refusal | InputSet | Wait
+@dataclass(frozen=True)
+class Reopen:
+    """The series completes the input set of ``series_uid``, which this pipeline judged before it arrived.
+
+    E.g. a phase series arriving after its magnitude series ran magnitude-only. The ready series gets no
+    job of this pipeline; ``series_uid`` is judged again by this pipeline alone, and the new job supersedes
+    the one judged without it.
+    """
+
+    series_uid: str
+    reason: str
+
+
+Verdict = NotApplicable | Refusal | InputSet | Wait | Reopen
 
 
 @dataclass(frozen=True)
@@ -107,12 +121,16 @@ class OtherSeries:
         Its highest ``instances.id``: the snapshot a job reading it records.
     complete : bool
         Whether it is ready by the assembly rules (or already judged); False while it is still arriving.
+    judged_inputs : dict
+        Pipeline name -> the input series of that pipeline's latest job of this series; empty while the
+        series was never judged.
     """
 
     series_uid: str
     headers: list[Dataset]
     max_instance_id: int
     complete: bool
+    judged_inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class Study(Protocol):

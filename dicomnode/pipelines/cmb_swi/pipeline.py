@@ -60,7 +60,7 @@ class CmbSwi:
 
     def select(self, headers: Sequence[Dataset], config: Config, study: Study) -> Verdict:
         """:func:`~dicomnode.pipelines.cmb_swi.selection.select_swi` (the input convention is documented there)."""
-        return select_swi(headers, study, self.settings(config).allow_magnitude_only)
+        return select_swi(headers, study, self.settings(config).allow_magnitude_only, self.name)
 
     def load_model(self, config: Config) -> LoadedCmbModel:
         """The classifier of ``weights`` (or the shipped one) with its hash; WeightsError when unusable."""

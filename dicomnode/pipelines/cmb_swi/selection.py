@@ -14,8 +14,10 @@ Input convention (the conformance statement's "Microbleed input" section says th
 - A magnitude series without phase runs magnitude-only (``[pipelines.cmb_swi] allow_magnitude_only``)
   with reduced specificity, which the result states; otherwise it is refused.
 - While a partner phase series is still arriving, the magnitude series waits. A phase series that
-  arrives after its magnitude series was judged is not added to that job (send both in one association,
-  or within ``assembly.quiet_seconds`` of each other).
+  arrives after its magnitude series was judged without phase (it ran magnitude-only, or was refused or
+  passed over for want of phase) reopens it: the magnitude series is judged again with its phase, and the
+  new job supersedes the earlier one (a magnitude-only result already delivered stays in the PACS, marked
+  as magnitude-only; the later result carries the phase).
 
 Slice geometry (spacing, thickness, positions, phase scale) is checked again when the job runs, by
 :func:`inference.cmb.load_swi`, which refuses with a reason what this quick look cannot see.
@@ -30,7 +32,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
 
-from dicomnode.pipelines.base import InputSet, NotApplicable, OtherSeries, Refusal, Study, Verdict, Wait
+from dicomnode.pipelines.base import InputSet, NotApplicable, OtherSeries, Refusal, Reopen, Study, Verdict, Wait
 from inference.cmb.series import MAGNITUDE_KINDS, MAX_SLICE_MM, PHASE_KINDS, image_kind
 
 MIN_SLICES = 8
@@ -82,8 +84,8 @@ def _thickness_reason(magnitude: Sequence[Dataset]) -> str | None:
     return None
 
 
-def select_swi(headers: Sequence[Dataset], study: Study, allow_magnitude_only: bool) -> Verdict:
-    """Judge one ready series for the microbleed pipeline (the rules of the module docstring)."""
+def select_swi(headers: Sequence[Dataset], study: Study, allow_magnitude_only: bool, pipeline: str) -> Verdict:
+    """Judge one ready series for the microbleed pipeline named ``pipeline`` (the module docstring's rules)."""
     if not headers:
         return NotApplicable("no readable instance")
     modalities = sorted({str(ds.get("Modality", "") or "none") for ds in headers})
@@ -95,7 +97,7 @@ def select_swi(headers: Sequence[Dataset], study: Study, allow_magnitude_only: b
     magnitude, phase = kinds(headers)
     if not magnitude:
         if phase:
-            return _phase_series(phase, study)
+            return _phase_series(phase, study, pipeline)
         return NotApplicable("no image of Image Type value 3 M, MAGNITUDE, SWI, P or PHASE")
     facts: dict[str, Any] = {"magnitude_slices": len(magnitude), "phase_slices": len(phase)}
     if phase:
@@ -120,11 +122,15 @@ def select_swi(headers: Sequence[Dataset], study: Study, allow_magnitude_only: b
     return _checked((series_uid, partner.series_uid), magnitude, facts)
 
 
-def _phase_series(phase: Sequence[Dataset], study: Study) -> Verdict:
+def _phase_series(phase: Sequence[Dataset], study: Study, pipeline: str) -> Verdict:
     grid = _grid(phase[0])
     for other in study.other_series():
         mag, _ = kinds(other.headers)
         if mag and _grid(mag[0]) == grid:
+            judged_alone = other.judged_inputs.get(pipeline, (other.series_uid,)) == (other.series_uid,)
+            if other.judged_inputs and judged_alone:
+                return Reopen(other.series_uid, f"phase images for magnitude series {other.series_uid}, which was "
+                                                "judged before they arrived: judged again with them")
             return NotApplicable(f"phase images, read with magnitude series {other.series_uid}")
     return Refusal(["phase images without a magnitude series on their grid in the study"],
                    {"phase_slices": len(phase)})

@@ -16,11 +16,11 @@ from dicomnode.assembly.assembler import Assembler
 from dicomnode.config import Config
 from dicomnode.errors import ConfigError
 from dicomnode.pipelines import PIPELINES, enabled_pipelines, load_pipeline
-from dicomnode.pipelines.base import InputSet, NotApplicable, OtherSeries, Refusal, Wait
+from dicomnode.pipelines.base import InputSet, NotApplicable, OtherSeries, Refusal, Reopen, Wait
 from dicomnode.workers.step import StepContext
 from inference.cmb.phantom.dicom_writer import write_swi_dicom
 from inference.cmb.phantom.study import generate_swi_phantom
-from tests.dicomnode.assembly.test_assembler import jobs, store
+from tests.dicomnode.assembly.test_assembler import audit, jobs, store
 from tests.factories import ct_series
 
 QUIET = {"quiet_seconds": 5.0, "release_grace_seconds": 1.0}
@@ -70,6 +70,41 @@ def test_the_phase_series_is_read_with_its_magnitude_and_gets_no_job_of_its_own(
     verdict = CMB.select(phase, Config(), Others(OtherSeries(str(magnitude[0].SeriesInstanceUID), magnitude, 9, True)))
     assert isinstance(verdict, NotApplicable) and str(magnitude[0].SeriesInstanceUID) in verdict.reason
     assert isinstance(CMB.select(phase, Config(), Others()), Refusal)
+
+
+def test_a_phase_series_reopens_its_magnitude_series_judged_without_phase(swi_files: list[Path]) -> None:
+    magnitude, phase = split(swi_files)
+    uid = str(magnitude[0].SeriesInstanceUID)
+    for judged in ({"cmb_swi": (uid,)}, {NO_PIPELINE: (uid,)}):  # ran magnitude-only; passed over by every pipeline
+        verdict = CMB.select(phase, Config(), Others(OtherSeries(uid, magnitude, 9, True, judged)))
+        assert isinstance(verdict, Reopen) and verdict.series_uid == uid and "judged again" in verdict.reason
+    other_phase = {"cmb_swi": (uid, "1.2.3.4")}  # already read with a phase series: this one is not added
+    assert isinstance(CMB.select(phase, Config(), Others(OtherSeries(uid, magnitude, 9, True, other_phase))),
+                      NotApplicable)
+
+
+def test_a_late_phase_series_gives_its_magnitude_series_a_new_job_that_reads_both(
+    sessions: sessionmaker[Session], tmp_path: Path, swi_files: list[Path],
+) -> None:
+    magnitude, phase = split(swi_files)
+    magnitude_uid, phase_uid = str(magnitude[0].SeriesInstanceUID), str(phase[0].SeriesInstanceUID)
+    config = Config(assembly=QUIET)
+    store(sessions, magnitude, tmp_path / "stored", None)
+    [alone] = Assembler(config, sessions).tick(utcnow() + timedelta(seconds=6))
+    assert alone.pipeline == "cmb_swi" and alone.state == "queued"
+    store(sessions, phase, tmp_path / "stored", None)
+    assert Assembler(config, sessions).tick(utcnow() + timedelta(seconds=2)) == []  # the phase is still arriving
+    decisions = Assembler(config, sessions).tick(utcnow() + timedelta(seconds=6))
+    assert sorted((d.series_uid, d.pipeline) for d in decisions) == sorted(
+        [(phase_uid, NO_PIPELINE), (magnitude_uid, "cmb_swi")])
+    first, none, both = jobs(sessions)
+    assert first.detail["magnitude_only"] is True and first.state == "skipped" and first.superseded_by == both.id
+    assert both.series_uid == magnitude_uid and both.version == 2 and both.ready_rule == "partner"
+    assert both.inputs == [magnitude_uid, phase_uid] and "magnitude_only" not in both.detail
+    assert none.series_uid == phase_uid and "judged again with them" in (none.reason or "")
+    [superseded] = [e for e in audit(sessions, "job") if e.outcome == "superseded"]
+    assert f"input series changed from {magnitude_uid} to {magnitude_uid}, {phase_uid}" in superseded.message
+    assert Assembler(config, sessions).tick(utcnow() + timedelta(seconds=8)) == []  # nothing judged twice
 
 
 def test_magnitude_only_swi_runs_when_allowed_and_is_refused_otherwise(swi_files: list[Path]) -> None:
