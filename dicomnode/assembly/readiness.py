@@ -21,7 +21,9 @@ from db.series import SeriesActivity
 
 @dataclass(frozen=True)
 class Readiness:
-    """Why a series is ready: ``rule`` is ``released`` or ``quiet``; ``message`` says it in words."""
+    """Why a series is ready: ``rule`` is ``released``, ``quiet`` or ``partner`` (judged again because a
+    late series of its study completes its inputs, :mod:`dicomnode.assembly.assembler`); ``message`` says it
+    in words."""
 
     rule: str
     message: str
