@@ -63,11 +63,11 @@ def worker(study: Path, backend: str, cache_dir: Path, repeats: int) -> dict[str
     import pydicom
 
     from inference.checkpoint import load_model
-    from inference.engines import build_engine
+    from inference.backend import build_predictor
     from inference.volume import Volume
 
     net, info = load_model(None)
-    engine = build_engine(net, info, backend=backend, device="auto", cache_dir=cache_dir)
+    engine = build_predictor(net, info, backend=backend, device="auto", cache_dir=cache_dir)
     files = sorted(study.glob("*.dcm"))
     warm = Volume.from_datasets([pydicom.dcmread(path) for path in files[:16]])
     engine.predict(warm)
@@ -128,7 +128,7 @@ def main() -> None:
 
     from inference.benchmark import format_table
     from inference.checkpoint import load_model
-    from inference.engines import available_backends, resolve_device
+    from inference.runtime.backends import available_backends, resolve_device
     from inference.export import cached_onnx
 
     with tempfile.TemporaryDirectory(prefix="dicomnode-bench-") as tmp:

@@ -41,7 +41,7 @@ from dicomnode.pipelines.ich_ct.results import (  # noqa: E402
     build_sr,
     locate,
 )
-from inference.engines.factory import create_engine  # noqa: E402
+from inference.backend import create_predictor  # noqa: E402
 from inference.intracranial import intracranial_slice_mask  # noqa: E402
 from inference.prediction import Prediction  # noqa: E402
 from inference.volume import Volume  # noqa: E402
@@ -88,7 +88,7 @@ def main() -> None:
     datasets = [pydicom.dcmread(path) for path in files]
     baseline = median_seconds(lambda: Volume.from_datasets(datasets), args.repeat)
     volume = Volume.from_datasets(datasets)
-    engine = create_engine(backend="torch", device="cpu")
+    engine = create_predictor(backend="torch", device="cpu")
     prediction = engine.predict(volume)
     threshold = engine.info.threshold
     context = ReportContext.for_job(str(datasets[0].SeriesInstanceUID), 1, engine.info.model_hash, threshold)

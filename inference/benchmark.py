@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.engines.base import Engine
+from inference.predictor import Predictor
 from inference.volume import Volume
 
 
@@ -52,7 +52,7 @@ class Timing:
         return {**asdict(self), "slices_per_second": self.slices_per_second}
 
 
-def time_engine(engine: Engine, volume: Volume, repeats: int = 3, warmup: int = 1) -> Timing:
+def time_engine(engine: Predictor, volume: Volume, repeats: int = 3, warmup: int = 1) -> Timing:
     """Run ``warmup`` untimed then ``repeats`` timed predictions; keep the fastest of each stage.
 
     Model time is encoder + sequence (the network alone), total adds preprocessing.

@@ -1,6 +1,6 @@
 """Bone is not blood: the model's output restricted to the intracranial space.
 
-Applied by every engine (:meth:`inference.engines.base.Engine.predict`) and by the evaluation path
+Applied by every predictor (:meth:`inference.predictor.Predictor.predict`) and by the evaluation path
 (:func:`inference.evaluation.predict.run_series`), so thresholds chosen on validation data see what the
 node reports:
 

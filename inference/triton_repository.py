@@ -1,6 +1,6 @@
 """Write an NVIDIA Triton model repository from the exported model.
 
-The exported ONNX (:mod:`inference.export`) is split at ``features`` into the two models the engines run,
+The exported ONNX (:mod:`inference.export`) is split at ``features`` into the two models the predictor runs (:mod:`inference.backend`),
 and Triton serves them the same way, so a node sends one request per slice batch and one per series::
 
     <out>/ich_encoder/config.pbtxt      slices [-1, 3, 256, 256] -> features [-1, F], saliency [-1, h, w]
@@ -12,8 +12,8 @@ and Triton serves them the same way, so a node sends one request per slice batch
 ``-1`` for the slice axis), never by hand. ``platform = tensorrt_plan`` writes the same configurations for
 ``model.plan`` files; those must be built on the serving GPU with the TensorRT of the Triton release, so
 this writes the ONNX parts to ``--parts-dir`` and a ``build_plans.sh`` with the ``trtexec`` commands.
-The model's identity (name, version, hash) goes into ``parameters``; :class:`~inference.engines.
-triton_engine.TritonEngine` refuses a server whose hash differs from the weights the node loaded.
+The model's identity (name, version, hash) goes into ``parameters``; :func:`~inference.backend.
+triton_predictor` refuses a server whose hash differs from the weights the node loaded.
 
 Usage::
 
@@ -32,16 +32,16 @@ from pathlib import Path
 import onnx
 
 from inference.checkpoint import ModelInfo, load_model
-from inference.engines.base import DEFAULT_BATCH_SIZE
+from inference.predictor import DEFAULT_BATCH_SIZE
 from inference.export import FEATURES_NAME, INPUT_NAME, MAX_SLICES, export_model, split_model
-from inference.triton_config import MODEL_FILES, ModelSpec, render, spec_from_onnx
+from inference.runtime.triton_config import MODEL_FILES, ModelSpec, render, spec_from_onnx
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "ich"
 PLATFORM_ALIASES = {"onnx": "onnxruntime_onnx", "tensorrt": "tensorrt_plan"}
 SEQUENCE_OPT_SLICES = 64
-"""TensorRT profile of the sequence part: 1..512 slices, tuned for 64 (as :mod:`tensorrt_engine`)."""
+"""TensorRT profile of the sequence part: 1..512 slices, tuned for 64 (as :mod:`inference.backend`)."""
 
 
 def model_names(prefix: str = DEFAULT_PREFIX) -> tuple[str, str]:
@@ -50,7 +50,7 @@ def model_names(prefix: str = DEFAULT_PREFIX) -> tuple[str, str]:
 
 
 def identity_parameters(info: ModelInfo) -> dict[str, str]:
-    """The model identity written into ``parameters`` and checked by the Triton engine."""
+    """The model identity written into ``parameters`` and checked by the Triton predictor."""
     return {"model_name": info.name, "model_version": info.version, "model_hash": info.model_hash}
 
 

@@ -20,14 +20,9 @@ from pydicom.errors import InvalidDicomError
 from dicomnode.cli.options import config_option, load_or_exit, setup_logging
 from dicomnode.config import InferenceSection
 from inference.checkpoint import ModelInfo, load_model
-from inference.engines import (
-    BACKENDS,
-    Engine,
-    available_backends,
-    build_engine,
-    resolve_device,
-    select_backend,
-)
+from inference.backend import build_predictor
+from inference.predictor import Predictor
+from inference.runtime.backends import BACKENDS, available_backends, resolve_device, select_backend
 from inference.errors import InferenceError
 from inference.labels import LABELS
 from inference.volume import Volume
@@ -63,10 +58,10 @@ def read_series(paths: Iterable[Path]) -> list[pydicom.Dataset]:
     return datasets
 
 
-def _engine(section: InferenceSection, backend: str | None) -> tuple[Engine, ModelInfo]:
+def _engine(section: InferenceSection, backend: str | None) -> tuple[Predictor, ModelInfo]:
     try:
         net, info = load_model(section.weights)
-        return build_engine(
+        return build_predictor(
             net, info, backend=backend or section.backend, device=section.device,
             triton_url=section.triton_url, triton_model=section.triton_model,
         ), info
@@ -190,7 +185,7 @@ def benchmark_cmd(slices: int, size: int, repeats: int, backends: tuple[str, ...
         volume = synthetic_volume(slices, size)
         rows = []
         for backend in backends or available_backends(device):
-            timing = time_engine(build_engine(net, info, backend, device), volume, repeats)
+            timing = time_engine(build_predictor(net, info, backend, device), volume, repeats)
             rows.append(timing.to_dict())
     except InferenceError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -8,7 +8,7 @@ import onnx
 import pytest
 
 from inference.export import FEATURES_NAME, INPUT_NAME, split_model
-from inference.triton_config import ModelSpec, TensorSpec, parse_config, parse_pbtxt, render, spec_from_json, spec_from_onnx
+from inference.runtime.triton_config import ModelSpec, TensorSpec, parse_config, parse_pbtxt, render, spec_from_json, spec_from_onnx
 from inference.triton_repository import main, model_names, write_repository
 from tests.deploy.conftest import DEPLOY
 from tests.deploy.kserve_standin import read_config

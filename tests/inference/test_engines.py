@@ -1,4 +1,4 @@
-"""Engines: torch vs ONNX Runtime parity, the dynamic slice axis, batching, backend selection, results."""
+"""Predictors on the runtime backends: torch vs ONNX Runtime parity, the dynamic slice axis, batching, backend selection, results."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ from dataclasses import replace
 import numpy as np
 import onnx
 import pytest
-import torch
 
-from inference.engines import build_engine, select_backend
-from inference.engines.onnx_engine import OnnxRuntimeEngine
-from inference.engines.torch_engine import TorchEngine
+from inference.backend import build_predictor, onnxruntime_predictor, torch_predictor
 from inference.errors import BackendUnavailableError, EngineError
 from inference.evaluation.calibration import Calibration
 from inference.export import OUTPUT_NAMES, model_metadata, split_model
 from inference.labels import LABELS
+from inference.runtime.backends import select_backend
 from inference.volume import Volume
 
 
@@ -31,7 +29,7 @@ def _volume(make_series, n: int, size: int = 96) -> Volume:
 @pytest.fixture(scope="module")
 def engines(random_net, onnx_path):
     net, info = random_net
-    return TorchEngine(net, info, batch_size=4), OnnxRuntimeEngine(onnx_path, info, batch_size=4)
+    return torch_predictor(net, info, batch_size=4), onnxruntime_predictor(onnx_path, info, batch_size=4)
 
 
 @pytest.mark.parametrize("n", [1, 6])
@@ -63,8 +61,8 @@ def test_exported_model_has_dynamic_slice_axis_and_metadata(onnx_path, random_ne
 def test_batch_size_does_not_change_results(random_net, make_series):
     net, info = random_net
     volume = _volume(make_series, 5)
-    one = TorchEngine(net, info, batch_size=1).predict(volume)
-    all_at_once = TorchEngine(net, info, batch_size=16).predict(volume)
+    one = torch_predictor(net, info, batch_size=1).predict(volume)
+    all_at_once = torch_predictor(net, info, batch_size=16).predict(volume)
     np.testing.assert_allclose(one.slice_probs, all_at_once.slice_probs, atol=1e-5)
 
 
@@ -102,14 +100,14 @@ def test_backend_selection_on_cpu():
 def test_tensorrt_needs_cuda(random_net, tmp_path):
     net, info = random_net
     with pytest.raises(BackendUnavailableError, match="tensorrt backend needs device cuda"):
-        build_engine(net, info, backend="tensorrt", device="cpu", cache_dir=tmp_path)
+        build_predictor(net, info, backend="tensorrt", device="cpu", cache_dir=tmp_path)
 
 
 def test_runtime_failures_become_engine_errors(engines, make_series):
     volume = Volume.from_datasets(make_series(n=2, rows=64, cols=64))
     ort_engine = engines[1]
     with pytest.raises(EngineError, match="onnxruntime:CPUExecutionProvider failed in encode"):
-        ort_engine._guarded(ort_engine._encode, torch.zeros(1, 3, 5, 5))
+        ort_engine.encode(np.zeros((1, 3, 5, 5), dtype=np.float32))
     assert ort_engine.predict(volume).slice_probs.shape == (2, 6)
 
 
@@ -118,8 +116,8 @@ def test_calibration_follows_the_restriction_and_keeps_every_decision(random_net
     volume = _volume(make_series, 6)
     mask = np.ones(volume.hu.shape, dtype=bool)  # every slice counts in full, so the probabilities are not 0
     calibration = Calibration({"any": 2.5, "subdural": 0.4, "epidural": 1.3})
-    plain = TorchEngine(net, info).predict(volume, intracranial=mask)
-    calibrated = TorchEngine(net, replace(info, calibration=calibration)).predict(volume, intracranial=mask)
+    plain = torch_predictor(net, info).predict(volume, intracranial=mask)
+    calibrated = torch_predictor(net, replace(info, calibration=calibration)).predict(volume, intracranial=mask)
     assert (plain.study_probs > 0).all() and not np.allclose(plain.study_probs, calibrated.study_probs)
     assert np.abs(calibrated.study_probs - calibration.apply(plain.study_probs)).max() <= 1e-6
     assert np.abs(calibrated.slice_probs - calibration.apply(plain.slice_probs)).max() <= 1e-6

@@ -1,4 +1,4 @@
-"""CUDA and TensorRT engines; skipped (with the reason) where no GPU or TensorRT is present."""
+"""CUDA and TensorRT predictors; skipped (with the reason) where no GPU or TensorRT is present."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.engines.torch_engine import TorchEngine
+from inference.backend import torch_predictor
 from inference.volume import Volume
 
 pytestmark = pytest.mark.gpu
@@ -24,8 +24,8 @@ def _volume(make_series) -> Volume:
 def test_torch_cuda_fp16_close_to_cpu_fp32(random_net, make_series):
     net, info = random_net
     volume = _volume(make_series)
-    cpu = TorchEngine(net, info, device="cpu").predict(volume)
-    cuda = TorchEngine(net, info, device="cuda").predict(volume)
+    cpu = torch_predictor(net, info, device="cpu").predict(volume)
+    cuda = torch_predictor(net, info, device="cuda").predict(volume)
     net.to("cpu")
     assert cuda.backend == "torch:cuda:fp16"
     assert np.abs(cpu.slice_probs - cuda.slice_probs).max() <= 1e-2
@@ -37,32 +37,32 @@ def test_onnxruntime_cuda_provider(random_net, onnx_path, make_series):
 
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
         pytest.skip("onnxruntime here has no CUDAExecutionProvider (onnxruntime-gpu not installed)")
-    from inference.engines.onnx_engine import OnnxRuntimeEngine
+    from inference.backend import onnxruntime_predictor
 
     net, info = random_net
     volume = _volume(make_series)
-    cpu = TorchEngine(net, info).predict(volume)
-    cuda = OnnxRuntimeEngine(onnx_path, info, device="cuda").predict(volume)
+    cpu = torch_predictor(net, info).predict(volume)
+    cuda = onnxruntime_predictor(onnx_path, info, device="cuda").predict(volume)
     assert np.abs(cpu.slice_probs - cuda.slice_probs).max() <= 1e-3
 
 
 @needs_cuda
 def test_tensorrt_builds_fp16_engines_once_and_reuses_the_cache(random_net, onnx_path, make_series, tmp_path):
     pytest.importorskip("tensorrt", reason="TensorRT Python package not installed")
-    from inference.engines.tensorrt_engine import TensorRTEngine
+    from inference.backend import tensorrt_predictor
 
     net, info = random_net
     volume = _volume(make_series)
-    first = TensorRTEngine(onnx_path, info, tmp_path, batch_size=4)
-    assert first.built == ["encoder", "sequence"]
+    first = tensorrt_predictor(onnx_path, info, tmp_path, batch_size=4)
+    assert [first.encoder.built, first.sequence.built] == [True, True]
     engines = sorted(tmp_path.glob("*.engine"))
     assert len(engines) == 2
     mtimes = [path.stat().st_mtime_ns for path in engines]
-    second = TensorRTEngine(onnx_path, info, tmp_path, batch_size=4)
-    assert second.built == []
+    second = tensorrt_predictor(onnx_path, info, tmp_path, batch_size=4)
+    assert [second.encoder.built, second.sequence.built] == [False, False]
     assert [path.stat().st_mtime_ns for path in engines] == mtimes
 
-    reference = TorchEngine(net, info).predict(volume)
+    reference = torch_predictor(net, info).predict(volume)
     prediction = second.predict(volume)
     assert prediction.backend.startswith("tensorrt:")
     assert np.abs(reference.slice_probs - prediction.slice_probs).max() <= 2e-2

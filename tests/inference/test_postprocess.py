@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.engines import build_engine
+from inference.backend import build_predictor
 from inference.phantoms import generate_study
 from inference.postprocess import GATE_CM2, restrict_to_brain, series_intracranial_mask, slice_gate
 from inference.prediction import Prediction
@@ -66,7 +66,7 @@ def test_engine_output_is_restricted_to_the_brain(random_net, tmp_path):
     n = study.hu.shape[0]
     volume = Volume(study.hu.astype(np.float32), (5.0, *study.geometry.pixel_spacing), np.array([[1.0, 0, 0], [0, 1, 0]]),
                     np.array([[0, 0, 5.0 * i] for i in range(n)]), 0.0, tuple(str(i) for i in range(n)))
-    prediction = build_engine(net, info, backend="torch", device="cpu", cache_dir=tmp_path).predict(volume)
+    prediction = build_predictor(net, info, backend="torch", device="cpu", cache_dir=tmp_path).predict(volume)
     gate = slice_gate(prediction.intracranial, volume.spacing)
     assert (prediction.slice_probs[gate == 0] == 0).all()
     assert (prediction.study_probs <= prediction.slice_probs.max(axis=0) + 1e-7).all()
@@ -86,7 +86,7 @@ def test_real_series_findings_rest_on_slices_with_brain():
         pytest.skip(f"CQ500 series not found at {CQ500_SERIES}")
     volume = Volume.from_datasets([pydicom.dcmread(p) for p in sorted(CQ500_SERIES.glob("*.dcm"))])
     net, info = load_model(None)
-    prediction = build_engine(net, info, backend="torch", device="cpu").predict(volume)
+    prediction = build_predictor(net, info, backend="torch", device="cpu").predict(volume)
     gate = slice_gate(prediction.intracranial, volume.spacing)
     assert (gate == 0).sum() >= 10  # vertex cap and below the foramen magnum
     assert (prediction.slice_probs[gate == 0] == 0).all()

@@ -6,7 +6,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from inference.engines import build_engine
+from inference.backend import build_predictor
 from inference.errors import InconsistentSeriesError
 from inference.preprocess import preprocess
 from inference.volume import Volume
@@ -42,7 +42,7 @@ def test_cq500_preprocesses(cq500_volume):
 def test_cq500_runs_through_every_cpu_engine(cq500_volume, random_net, onnx_path, backend, tmp_path):
     net, info = random_net
     cache = onnx_path.parent if backend == "onnxruntime" else tmp_path
-    engine = build_engine(net, info, backend=backend, device="cpu", cache_dir=cache)
+    engine = build_predictor(net, info, backend=backend, device="cpu", cache_dir=cache)
     prediction = engine.predict(cq500_volume)
     assert prediction.slice_probs.shape == (238, 6)
     assert prediction.saliency.shape == (238, 8, 8)

@@ -23,7 +23,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
-from inference.engines.factory import create_engine
+from inference.backend import create_predictor
 from inference.prediction import Prediction
 from inference.volume import Volume
 from tests.conftest import SHARED_DATA
@@ -57,7 +57,7 @@ def modalities(paths: list[Path]) -> list[str]:
 def phantom_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
     """Results of each phantom case, by name."""
     root = tmp_path_factory.mktemp("results")
-    engine = create_engine(backend="torch", device="cpu")
+    engine = create_predictor(backend="torch", device="cpu")
     cases: dict[str, list[Path]] = {}
     for subtype, threshold in (("IPH", 0.0), ("none", 1.0)):  # positive and negative whatever the weights say
         datasets = phantom_series(root / f"src-{subtype}", subtype=subtype, seed=11, n_slices=12, size=192)

@@ -7,8 +7,8 @@ import threading
 from functools import cached_property
 
 from dicomnode.config import Config
-from inference.engines.base import Engine
-from inference.engines.factory import create_engine
+from inference.backend import create_predictor
+from inference.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,10 @@ class ModelRuntime:
         self._lock = threading.Lock()
 
     @cached_property
-    def engine(self) -> Engine:
+    def engine(self) -> Predictor:
         section = self.config.inference
         with self._lock:
-            engine = create_engine(
+            engine = create_predictor(
                 backend=section.backend,
                 device=section.device,
                 weights=section.weights,

@@ -1,80 +1,88 @@
-"""The interface every engine implements, and the slice-batched pipeline they share.
+"""The hemorrhage model's prediction over two runtime sessions: ``predict(volume) -> Prediction``.
 
-An engine turns a :class:`~inference.volume.Volume` into a :class:`~inference.prediction.Prediction`:
-preprocess and encode the slices batch by batch (so a long series never holds more than one batch of
-activations), then run the sequence part once over all slice features, then restrict the result to the
-intracranial space (:func:`inference.postprocess.restrict_to_brain`: slices with little or no brain carry
-no finding, saliency only inside the skull), then apply the model's calibration (per-label temperatures,
-:class:`inference.evaluation.calibration.Calibration`) to the slice and study probabilities when its sidecar
-has one. The map is increasing and comes last, so a study probability stays at most its highest slice
-probability and the sidecar's thresholds, moved to the calibrated scale by the same map, make the decisions
-they made before.
+Preprocess the slices and run them through the encoder session batch by batch (so a long series never holds
+more than one batch of activations), then run the sequence session once over all slice features, then
+restrict the result to the intracranial space (:func:`inference.postprocess.restrict_to_brain`: slices with
+little or no brain carry no finding, saliency only inside the skull), then apply the model's calibration
+(per-label temperatures, :class:`inference.evaluation.calibration.Calibration`) to the slice and study
+probabilities when its sidecar has one. The map is increasing and comes last, so a study probability stays
+at most its highest slice probability and the sidecar's thresholds, moved to the calibrated scale by the
+same map, make the decisions they made before.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
 
 from inference.checkpoint import ModelInfo
 from inference.errors import EngineError, InferenceError
+from inference.export import FEATURES_NAME, INPUT_NAME
 from inference.postprocess import restrict_to_brain, series_intracranial_mask
 from inference.prediction import Prediction
 from inference.preprocess import preprocess
+from inference.runtime.session import Session
 from inference.volume import Volume
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 16
 """Slices per encoder batch: 16 x 3 x 256 x 256 float32 is 12 MiB of input."""
+ENCODER_OUTPUTS = (FEATURES_NAME, "saliency")
+SEQUENCE_OUTPUTS = ("slice_probs", "study_probs")
 
 
-class Engine(ABC):
-    """``predict(volume) -> Prediction`` over one backend.
+class Predictor:
+    """``predict(volume) -> Prediction`` over an encoder and a sequence session.
 
     Parameters
     ----------
     info
-        Identity of the model the engine runs.
+        Identity of the model the sessions run.
+    encoder
+        ``slices`` [B, 3, S, S] -> ``features`` [B, F], ``saliency`` [B, h, w].
+    sequence
+        ``features`` [N, F] -> ``slice_probs`` [N, 6], ``study_probs`` [6].
     batch_size
         Slices per encoder batch.
+    description
+        Backend and device as reports name them (default: the encoder session's).
+    single_thread_torch
+        Run torch (used here only to preprocess) on one thread while predicting: torch's idle OpenMP workers
+        spin between batches and take the cores ONNX Runtime needs; on two cores this alone costs ONNX
+        Runtime a third of its speed. The setting is process-wide and is restored on return.
     """
 
-    #: Backend name as used by configuration (``torch``, ``onnxruntime``, ``tensorrt``).
-    backend: str = ""
-
-    def __init__(self, info: ModelInfo, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(self, info: ModelInfo, encoder: Session, sequence: Session, batch_size: int = DEFAULT_BATCH_SIZE,
+                 description: str | None = None, single_thread_torch: bool = False) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.info = info
+        self.encoder, self.sequence = encoder, sequence
         self.batch_size = batch_size
+        self.description = description or encoder.description
+        self.single_thread_torch = single_thread_torch
 
-    @property
-    def description(self) -> str:
-        """Backend and device, e.g. ``torch:cpu``."""
-        return self.backend
-
-    @abstractmethod
-    def _encode(self, slices: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Preprocessed slices [B, 3, S, S] -> (features [B, F], saliency [B, h, w]) float32."""
-
-    @abstractmethod
-    def _sequence(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Features [N, F] -> (slice probabilities [N, 6], study probabilities [6]) float32."""
-
-    def _guarded(self, stage: Callable[[Any], tuple[np.ndarray, np.ndarray]], data: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, stage: str, session: Session, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         try:
-            return stage(data)
+            return session.run(feeds)
         except InferenceError:
             raise
         except Exception as exc:  # backends raise their own runtime error types
-            raise EngineError(f"{self.description} failed in {stage.__name__.strip('_')}: {exc}") from exc
+            raise EngineError(f"{self.description} failed in {stage}: {exc}") from exc
+
+    def encode(self, slices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocessed slices [B, 3, S, S] -> (features [B, F], saliency [B, h, w]) float32."""
+        out = self._run("encode", self.encoder, {INPUT_NAME: slices})
+        return out[FEATURES_NAME], out["saliency"]
+
+    def run_sequence(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Features [N, F] -> (slice probabilities [N, 6], study probabilities [6]) float32."""
+        out = self._run("sequence", self.sequence, {FEATURES_NAME: features})
+        return out["slice_probs"], out["study_probs"]
 
     def predict(self, volume: Volume, intracranial: np.ndarray | None = None) -> Prediction:
         """Run the model on ``volume`` and return probabilities, saliency maps and stage timings.
@@ -83,6 +91,16 @@ class Engine(ABC):
         already has it (e.g. from :func:`inference.domain.assess_domain`); otherwise it is computed here
         (:func:`inference.postprocess.series_intracranial_mask`, timed as ``intracranial``).
         """
+        if not self.single_thread_torch:
+            return self._predict(volume, intracranial)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._predict(volume, intracranial)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _predict(self, volume: Volume, intracranial: np.ndarray | None) -> Prediction:
         size = self.info.config.input_size
         timings = {"preprocess": 0.0, "encoder": 0.0}
         features: list[np.ndarray] = []
@@ -90,15 +108,15 @@ class Engine(ABC):
         start = time.perf_counter()
         for first in range(0, volume.num_slices, self.batch_size):
             tick = time.perf_counter()
-            batch = preprocess(volume.hu[first : first + self.batch_size], size)
+            batch = preprocess(volume.hu[first : first + self.batch_size], size).numpy()
             tock = time.perf_counter()
-            batch_features, batch_saliency = self._guarded(self._encode, batch)
+            batch_features, batch_saliency = self.encode(batch)
             timings["preprocess"] += tock - tick
             timings["encoder"] += time.perf_counter() - tock
             features.append(batch_features)
             saliency.append(batch_saliency)
         tick = time.perf_counter()
-        slice_probs, study_probs = self._guarded(self._sequence, np.concatenate(features))
+        slice_probs, study_probs = self.run_sequence(np.concatenate(features))
         timings["sequence"] = time.perf_counter() - tick
         if not (np.isfinite(slice_probs).all() and np.isfinite(study_probs).all()):
             raise EngineError(f"{self.description} produced non-finite probabilities for series {volume.series_instance_uid}")
