@@ -10,7 +10,7 @@ threshold and at a low threshold that makes every subtype positive (the most dra
 
 The CQ500 series has no Frame of Reference UID, so the node writes no SEG for it; the SEG rows come from
 the same series with one added (what a conformant scanner sends). The baseline, measured in the same run,
-is building the series' :class:`inference.volume.Volume` (decoding 238 JPEG Lossless slices): the table
+is building the series' :class:`inference.ich.volume.Volume` (decoding 238 JPEG Lossless slices): the table
 gives each time and its ratio to it. Target: total <= 1.5 s on two CPU cores.
 
 Run: ``.venv/bin/python benchmarks/reports.py [--repeat 3]``
@@ -41,10 +41,10 @@ from dicomnode.pipelines.ich_ct.results import (  # noqa: E402
     build_sr,
     locate,
 )
-from inference.backend import create_predictor  # noqa: E402
-from inference.intracranial import intracranial_slice_mask  # noqa: E402
-from inference.prediction import Prediction  # noqa: E402
-from inference.volume import Volume  # noqa: E402
+from inference.ich.sessions import create_predictor  # noqa: E402
+from inference.ich.intracranial import intracranial_slice_mask  # noqa: E402
+from inference.ich.prediction import Prediction  # noqa: E402
+from inference.ich.volume import Volume  # noqa: E402
 
 CQ500 = ROOT.parent / "shared" / "data" / "cq500-ct0" / "series"
 

@@ -19,13 +19,13 @@ from pydicom.errors import InvalidDicomError
 
 from dicomnode.cli.options import config_option, load_or_exit, setup_logging
 from dicomnode.config import InferenceSection
-from inference.checkpoint import ModelInfo, load_model
-from inference.backend import build_predictor
-from inference.predictor import Predictor
+from inference.ich.checkpoint import ModelInfo, load_model
+from inference.ich.sessions import build_predictor
+from inference.ich.predictor import Predictor
 from inference.runtime.backends import BACKENDS, available_backends, resolve_device, select_backend
 from inference.errors import InferenceError
-from inference.labels import LABELS
-from inference.volume import Volume
+from inference.ich.labels import LABELS
+from inference.ich.volume import Volume
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def info_cmd(config_path: Path | None) -> None:
 def export_cmd(out: Path, config_path: Path | None) -> None:
     """Export the model to ONNX (opset 18, dynamic slice axis) for ONNX Runtime or TensorRT."""
     setup_logging()
-    from inference.export import export_onnx, file_hash
+    from inference.ich.export import export_onnx, file_hash
 
     section = load_or_exit(config_path).inference
     try:
@@ -176,7 +176,7 @@ def export_cmd(out: Path, config_path: Path | None) -> None:
 def benchmark_cmd(slices: int, size: int, repeats: int, backends: tuple[str, ...], config_path: Path | None) -> None:
     """Time each engine on a synthetic volume; ratios are against the torch engine of the same run."""
     setup_logging()
-    from inference.benchmark import format_table, synthetic_volume, time_engine
+    from inference.ich.benchmark import format_table, synthetic_volume, time_engine
 
     section = load_or_exit(config_path).inference
     try:

@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from inference.predictor import Predictor
-from inference.volume import Volume
+from inference.ich.predictor import Predictor
+from inference.ich.volume import Volume
 
 
 def synthetic_volume(slices: int = 40, size: int = 512, seed: int = 0, spacing: float = 5.0) -> Volume:
     """An axial volume shaped like a head (air, 7 mm bone ring, brain with noise) for timing only.
 
-    It is not a phantom with ground truth (see ``inference.phantoms`` for those).
+    It is not a phantom with ground truth (see ``inference.ich.phantoms`` for those).
     """
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[-1.0 : 1.0 : size * 1j, -1.0 : 1.0 : size * 1j]

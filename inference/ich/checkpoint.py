@@ -6,10 +6,10 @@ sidecar with the same stem::
     {"name": "ich-vgg-bilstm", "version": "1.0.0", "threshold": 0.42,
      "config": {"encoder": "vgg", "lstm_hidden": 256, "lstm_layers": 2, "attention_heads": 0, "input_size": 256}}
 
-Trained weights ship inside the package as ``inference/weights/hemorrhage.pt`` (+ ``.json``). Until they
+Trained weights ship inside the package as ``inference/ich/weights/hemorrhage.pt`` (+ ``.json``). Until they
 exist, :func:`load_model` builds the network with randomly initialised weights from a fixed seed and names
 the version ``untrained-random-init``: its probabilities carry no clinical or diagnostic meaning.
-A sidecar may carry ``calibration`` (per-label temperatures, :mod:`inference.evaluation.calibration`), which
+A sidecar may carry ``calibration`` (per-label temperatures, :mod:`inference.ich.evaluation.calibration`), which
 the engines apply; its thresholds are then on the calibrated scale.
 """
 
@@ -25,8 +25,8 @@ from typing import Any
 import torch
 
 from inference.errors import WeightsError
-from inference.evaluation.calibration import Calibration
-from inference.network import HemorrhageNet, ModelConfig
+from inference.ich.evaluation.calibration import Calibration
+from inference.ich.network import HemorrhageNet, ModelConfig
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ DEFAULT_THRESHOLD = 0.5
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Identity of a loaded model, carried into every :class:`~inference.prediction.Prediction`."""
+    """Identity of a loaded model, carried into every :class:`~inference.ich.prediction.Prediction`."""
 
     name: str
     version: str

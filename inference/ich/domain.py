@@ -7,7 +7,7 @@ instead of findings. Each rule gives one reason (a sentence naming the attribute
 1. **Modality** (0008,0060) must be ``CT``.
 2. **Another body part**: Body Part Examined (0018,0015), when present, must name the head
    (:data:`HEAD_BODY_PARTS`); and the image must hold a skull with a brain: the largest intracranial area
-   of a slice (:func:`inference.intracranial.intracranial_mask`) at least :data:`MIN_INTRACRANIAL_CM2`, and
+   of a slice (:func:`inference.ich.intracranial.intracranial_mask`) at least :data:`MIN_INTRACRANIAL_CM2`, and
    for a series of more than one slice an intracranial volume of at least :data:`MIN_INTRACRANIAL_ML`.
 3. **Pre-windowed export**: Bits Stored (0028,0101) of 8 or less, or an HU range without air and bone
    (the 0.5th percentile above :data:`PREWINDOWED_LOW_HU` or the 99.9th below :data:`PREWINDOWED_HIGH_HU`):
@@ -34,8 +34,8 @@ import numpy as np
 from pydicom.dataset import Dataset
 from scipy import ndimage as ndi
 
-from inference.intracranial import intracranial_mask
-from inference.volume import Volume
+from inference.ich.intracranial import intracranial_mask
+from inference.ich.volume import Volume
 
 HEAD_BODY_PARTS = frozenset({"HEAD", "BRAIN", "SKULL", "HEADNECK", "HEAD_NECK", "HEADANDNECK", "CEREBRUM", "CRANIUM"})
 MIN_SERIES_SLICES = 5

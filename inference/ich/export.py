@@ -1,4 +1,4 @@
-"""ONNX export of :class:`~inference.network.HemorrhageNet` with a dynamic slice axis.
+"""ONNX export of :class:`~inference.ich.network.HemorrhageNet` with a dynamic slice axis.
 
 The exported file holds the whole model: input ``slices`` [N, 3, 256, 256], outputs ``slice_probs``
 [N, 6], ``study_probs`` [6] and ``saliency`` [N, h, w], N free (1..512 is the range exported and
@@ -23,9 +23,9 @@ import onnx.compose
 import onnx.utils
 import torch
 
-from inference.checkpoint import ModelInfo
+from inference.ich.checkpoint import ModelInfo
 from inference.errors import ExportError
-from inference.network import EncoderGraph, HemorrhageNet, SequenceGraph
+from inference.ich.network import EncoderGraph, HemorrhageNet, SequenceGraph
 
 logger = logging.getLogger(__name__)
 

@@ -197,9 +197,9 @@ def intracranial_mask(hu: np.ndarray, spacing_mm: Sequence[float]) -> np.ndarray
     Parameters
     ----------
     hu
-        [slices, rows, cols] Hounsfield units (e.g. :attr:`inference.volume.Volume.hu`).
+        [slices, rows, cols] Hounsfield units (e.g. :attr:`inference.ich.volume.Volume.hu`).
     spacing_mm
-        (between slices, between rows, between columns) in mm (:attr:`inference.volume.Volume.spacing`).
+        (between slices, between rows, between columns) in mm (:attr:`inference.ich.volume.Volume.spacing`).
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Bone is not blood: the model's output restricted to the intracranial space.
 
-Applied by every predictor (:meth:`inference.predictor.Predictor.predict`) and by the evaluation path
-(:func:`inference.evaluation.predict.run_series`), so thresholds chosen on validation data see what the
+Applied by every predictor (:meth:`inference.ich.predictor.Predictor.predict`) and by the evaluation path
+(:func:`inference.ich.evaluation.predict.run_series`), so thresholds chosen on validation data see what the
 node reports:
 
 1. **Slice gate**: each slice's probabilities are multiplied by ``clip((A - 5) / (25 - 5), 0, 1)``, ``A``
@@ -10,10 +10,10 @@ node reports:
 2. **Study from brain slices**: each study probability is at most the highest gated slice probability of
    its class, so a finding cannot rest on slices with little or no brain alone.
 3. **Saliency inside the skull**: each cell of a saliency map is multiplied by the intracranial share of
-   the image area under it, and :class:`~inference.prediction.Prediction` keeps the mask, so the map
+   the image area under it, and :class:`~inference.ich.prediction.Prediction` keeps the mask, so the map
    drawn at full resolution is zero outside the intracranial space.
 
-The mask is :func:`inference.intracranial.intracranial_mask`, computed on planes at most
+The mask is :func:`inference.ich.intracranial.intracranial_mask`, computed on planes at most
 :data:`MASK_PLANE_GAP_MM` apart (every slice of a thick series, every fourth of a 0.625 mm one) and copied to
 the slices between them: the intracranial outline changes little over 2.5 mm, and the mask costs about
 10-30 ms a plane.
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.intracranial import intracranial_area_cm2, intracranial_mask
+from inference.ich.intracranial import intracranial_area_cm2, intracranial_mask
 
 GATE_CM2 = (5.0, 25.0)
 """Intracranial area (cm^2) below which a slice carries nothing, and from which it carries its full value."""

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.labels import ANY_INDEX, LABELS
-from inference.resample import resample_bilinear
+from inference.ich.labels import ANY_INDEX, LABELS
+from inference.ich.resample import resample_bilinear
 
 
 @dataclass(frozen=True, eq=False)
@@ -20,7 +20,7 @@ class Prediction:
     Attributes
     ----------
     slice_probs : numpy.ndarray
-        float32 [N, 6], columns in :data:`inference.labels.LABELS` order.
+        float32 [N, 6], columns in :data:`inference.ich.labels.LABELS` order.
     study_probs : numpy.ndarray
         float32 [6].
     saliency : numpy.ndarray or None
@@ -35,7 +35,7 @@ class Prediction:
     backend : str
         Engine that produced it (e.g. ``onnxruntime:CPUExecutionProvider``).
     intracranial : numpy.ndarray or None
-        bool [N, rows, cols] intracranial mask of the source slices (:mod:`inference.postprocess`); when
+        bool [N, rows, cols] intracranial mask of the source slices (:mod:`inference.ich.postprocess`); when
         present, :meth:`saliency_map` is zero outside it.
     """
 

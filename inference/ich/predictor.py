@@ -2,9 +2,9 @@
 
 Preprocess the slices and run them through the encoder session batch by batch (so a long series never holds
 more than one batch of activations), then run the sequence session once over all slice features, then
-restrict the result to the intracranial space (:func:`inference.postprocess.restrict_to_brain`: slices with
+restrict the result to the intracranial space (:func:`inference.ich.postprocess.restrict_to_brain`: slices with
 little or no brain carry no finding, saliency only inside the skull), then apply the model's calibration
-(per-label temperatures, :class:`inference.evaluation.calibration.Calibration`) to the slice and study
+(per-label temperatures, :class:`inference.ich.evaluation.calibration.Calibration`) to the slice and study
 probabilities when its sidecar has one. The map is increasing and comes last, so a study probability stays
 at most its highest slice probability and the sidecar's thresholds, moved to the calibrated scale by the
 same map, make the decisions they made before.
@@ -18,14 +18,14 @@ import time
 import numpy as np
 import torch
 
-from inference.checkpoint import ModelInfo
+from inference.ich.checkpoint import ModelInfo
 from inference.errors import EngineError, InferenceError
-from inference.export import FEATURES_NAME, INPUT_NAME
-from inference.postprocess import restrict_to_brain, series_intracranial_mask
-from inference.prediction import Prediction
-from inference.preprocess import preprocess
+from inference.ich.export import FEATURES_NAME, INPUT_NAME
+from inference.ich.postprocess import restrict_to_brain, series_intracranial_mask
+from inference.ich.prediction import Prediction
+from inference.ich.preprocess import preprocess
 from inference.runtime.session import Session
-from inference.volume import Volume
+from inference.ich.volume import Volume
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +88,8 @@ class Predictor:
         """Run the model on ``volume`` and return probabilities, saliency maps and stage timings.
 
         ``intracranial`` is the series' intracranial mask (bool, the shape of ``volume.hu``) when the caller
-        already has it (e.g. from :func:`inference.domain.assess_domain`); otherwise it is computed here
-        (:func:`inference.postprocess.series_intracranial_mask`, timed as ``intracranial``).
+        already has it (e.g. from :func:`inference.ich.domain.assess_domain`); otherwise it is computed here
+        (:func:`inference.ich.postprocess.series_intracranial_mask`, timed as ``intracranial``).
         """
         if not self.single_thread_torch:
             return self._predict(volume, intracranial)

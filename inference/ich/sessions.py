@@ -2,10 +2,10 @@
 Runtime, TensorRT or Triton, and :func:`build_predictor` choosing among them (``auto``:
 :func:`inference.runtime.backends.select_backend`).
 
-ONNX Runtime and TensorRT run the exported file (:mod:`inference.export`) split at ``features``
-(:func:`inference.export.split_model`). TensorRT builds one FP16 engine per part: the encoder over batches of
+ONNX Runtime and TensorRT run the exported file (:mod:`inference.ich.export`) split at ``features``
+(:func:`inference.ich.export.split_model`). TensorRT builds one FP16 engine per part: the encoder over batches of
 1..``batch_size`` slices, the sequence part over 1..512. Triton serves the two models written by
-:mod:`inference.triton_repository` (``<prefix>_encoder``, ``<prefix>_sequence``); the model hash it serves
+:mod:`inference.ich.triton_repository` (``<prefix>_encoder``, ``<prefix>_sequence``); the model hash it serves
 (configuration parameter ``model_hash``) must be the hash of the weights this node loaded, so reports never
 name a model that did not compute them.
 """
@@ -18,13 +18,13 @@ from pathlib import Path
 import onnx
 import torch
 
-from inference.checkpoint import ModelInfo, load_model
+from inference.ich.checkpoint import ModelInfo, load_model
 from inference.errors import BackendUnavailableError, EngineError, InferenceError
-from inference.export import FEATURES_NAME, INPUT_NAME, MAX_SLICES, cached_onnx, split_model
-from inference.network import HemorrhageNet
-from inference.predictor import DEFAULT_BATCH_SIZE, ENCODER_OUTPUTS, SEQUENCE_OUTPUTS, Predictor
+from inference.ich.export import FEATURES_NAME, INPUT_NAME, MAX_SLICES, cached_onnx, split_model
+from inference.ich.network import HemorrhageNet
+from inference.ich.predictor import DEFAULT_BATCH_SIZE, ENCODER_OUTPUTS, SEQUENCE_OUTPUTS, Predictor
 from inference.runtime.backends import default_cache_dir, resolve_device, select_backend
-from inference.triton_repository import DEFAULT_PREFIX, SEQUENCE_OPT_SLICES, model_names
+from inference.ich.triton_repository import DEFAULT_PREFIX, SEQUENCE_OPT_SLICES, model_names
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def triton_predictor(info: ModelInfo, url: str, prefix: str = DEFAULT_PREFIX, ba
         raise BackendUnavailableError(
             f"Triton at {url} serves model hash {served_hash[:12]}, this node loaded {info.name} "
             f"{info.version} with hash {info.model_hash[:12]}: regenerate the model repository "
-            "(python -m inference.triton_repository) from these weights"
+            "(python -m inference.ich.triton_repository) from these weights"
         )
     logger.info("Triton at %s serves %s and %s (%s)", url, encoder.name, sequence.name, encoder.served.platform)
     return Predictor(info, encoder, sequence, batch_size, description=f"triton:{encoder.address}/{prefix}")
@@ -129,7 +129,7 @@ def build_predictor(
     Parameters
     ----------
     net, info
-        The network and its identity, e.g. from :func:`inference.checkpoint.load_model`.
+        The network and its identity, e.g. from :func:`inference.ich.checkpoint.load_model`.
     backend
         ``auto``, ``torch``, ``onnxruntime``, ``tensorrt`` or ``triton``.
     device

@@ -1,6 +1,6 @@
 """Write an NVIDIA Triton model repository from the exported model.
 
-The exported ONNX (:mod:`inference.export`) is split at ``features`` into the two models the predictor runs (:mod:`inference.backend`),
+The exported ONNX (:mod:`inference.ich.export`) is split at ``features`` into the two models the predictor runs (:mod:`inference.ich.sessions`),
 and Triton serves them the same way, so a node sends one request per slice batch and one per series::
 
     <out>/ich_encoder/config.pbtxt      slices [-1, 3, 256, 256] -> features [-1, F], saliency [-1, h, w]
@@ -12,13 +12,13 @@ and Triton serves them the same way, so a node sends one request per slice batch
 ``-1`` for the slice axis), never by hand. ``platform = tensorrt_plan`` writes the same configurations for
 ``model.plan`` files; those must be built on the serving GPU with the TensorRT of the Triton release, so
 this writes the ONNX parts to ``--parts-dir`` and a ``build_plans.sh`` with the ``trtexec`` commands.
-The model's identity (name, version, hash) goes into ``parameters``; :func:`~inference.backend.
+The model's identity (name, version, hash) goes into ``parameters``; :func:`~inference.ich.sessions.
 triton_predictor` refuses a server whose hash differs from the weights the node loaded.
 
 Usage::
 
-    python -m inference.triton_repository --out /models [--weights W.pt] [--platform onnx|tensorrt]
-    python -m inference.triton_repository --out deploy/triton/model_repository --config-only
+    python -m inference.ich.triton_repository --out /models [--weights W.pt] [--platform onnx|tensorrt]
+    python -m inference.ich.triton_repository --out deploy/triton/model_repository --config-only
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from pathlib import Path
 
 import onnx
 
-from inference.checkpoint import ModelInfo, load_model
-from inference.predictor import DEFAULT_BATCH_SIZE
-from inference.export import FEATURES_NAME, INPUT_NAME, MAX_SLICES, export_model, split_model
+from inference.ich.checkpoint import ModelInfo, load_model
+from inference.ich.predictor import DEFAULT_BATCH_SIZE
+from inference.ich.export import FEATURES_NAME, INPUT_NAME, MAX_SLICES, export_model, split_model
 from inference.runtime.triton_config import MODEL_FILES, ModelSpec, render, spec_from_onnx
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_PREFIX = "ich"
 PLATFORM_ALIASES = {"onnx": "onnxruntime_onnx", "tensorrt": "tensorrt_plan"}
 SEQUENCE_OPT_SLICES = 64
-"""TensorRT profile of the sequence part: 1..512 slices, tuned for 64 (as :mod:`inference.backend`)."""
+"""TensorRT profile of the sequence part: 1..512 slices, tuned for 64 (as :mod:`inference.ich.sessions`)."""
 
 
 def model_names(prefix: str = DEFAULT_PREFIX) -> tuple[str, str]:
@@ -89,7 +89,7 @@ def repository_models(
 def _comment(item: RepositoryModel) -> str:
     text = (
         f"Triton model configuration of the {item.spec.name.rsplit('_', 1)[-1]} part of the dicomnode hemorrhage model.\n"
-        "Written by `python -m inference.triton_repository` from the exported ONNX graph; do not edit by hand.\n"
+        "Written by `python -m inference.ich.triton_repository` from the exported ONNX graph; do not edit by hand.\n"
         "max_batch_size 0: the slice axis is the explicit first dimension (-1 = any number of slices)."
     )
     if item.spec.platform == "tensorrt_plan":
@@ -120,7 +120,7 @@ def write_repository(
     Parameters
     ----------
     model
-        The whole exported model (:func:`inference.export.export_model`).
+        The whole exported model (:func:`inference.ich.export.export_model`).
     out
         Repository root (Triton's ``--model-repository``).
     platform
@@ -169,7 +169,7 @@ def write_repository(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: export the model (``--weights`` or the shipped/random-init one) into a repository."""
-    parser = argparse.ArgumentParser(prog="python -m inference.triton_repository", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m inference.ich.triton_repository", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="repository root")
     parser.add_argument("--platform", choices=sorted(PLATFORM_ALIASES), default="onnx")
     parser.add_argument("--weights", type=Path, default=None, help="checkpoint .pt (default: shipped weights)")

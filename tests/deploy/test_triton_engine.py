@@ -1,7 +1,7 @@
 """The Triton engine against a KServe v2 stand-in server (ONNX Runtime behind HTTP; no Triton here).
 
 The stand-in (:mod:`tests.deploy.kserve_standin`) speaks the protocol subset tritonclient uses and runs
-the repository written by :mod:`inference.triton_repository`; so these tests exercise the engine's real
+the repository written by :mod:`inference.ich.triton_repository`; so these tests exercise the engine's real
 HTTP requests and responses, the repository's model files and its configuration, but not Triton itself.
 """
 
@@ -15,11 +15,11 @@ import numpy as np
 import onnx
 import pytest
 
-from inference.backend import build_predictor, onnxruntime_predictor, triton_predictor
+from inference.ich.sessions import build_predictor, onnxruntime_predictor, triton_predictor
 from inference.errors import BackendUnavailableError, EngineError
-from inference.network.model import HemorrhageNet
+from inference.ich.network.model import HemorrhageNet
 from inference.runtime.triton_session import TritonSession, import_tritonclient, split_url
-from inference.volume import Volume
+from inference.ich.volume import Volume
 from tests.deploy.kserve_standin import KServeStandIn
 from tests.factories import ct_slice
 
@@ -68,7 +68,7 @@ def test_triton_engine_equals_onnxruntime_engine(server, repository, exported):
 
 
 def test_factory_builds_the_triton_backend_without_a_local_device(server, exported):
-    from inference.checkpoint import load_model
+    from inference.ich.checkpoint import load_model
 
     net, info = load_model()
     engine = build_predictor(net, info, backend="triton", device="cuda", triton_url=server.url, triton_model="ich")

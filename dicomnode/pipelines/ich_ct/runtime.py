@@ -7,8 +7,8 @@ import threading
 from functools import cached_property
 
 from dicomnode.config import Config
-from inference.backend import create_predictor
-from inference.predictor import Predictor
+from inference.ich.sessions import create_predictor
+from inference.ich.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ class ModelRuntime:
     """Builds the configured engine on first use (``inference.backend``/``device``/``weights``) and keeps it.
 
     The operating threshold is ``inference.threshold`` when configured, else the one shipped with the weights
-    (chosen on validation data for sensitivity, see ``inference/MODEL_CARD.md``).
+    (chosen on validation data for sensitivity, see ``inference/ich/MODEL_CARD.md``).
     """
 
     def __init__(self, config: Config) -> None:

@@ -15,7 +15,7 @@ does when its attribute is absent or empty:
 - Samples per Pixel other than 1: refused (only greyscale slices are read); absent means 1.
 - Image Position / Orientation (Patient): refused, naming them (no slice geometry).
 - Gantry/Detector Tilt: recorded when present; the tilt is measured from the positions either way.
-- Slice Thickness, Rescale Slope/Intercept: not read here; see :mod:`inference.volume` for their rules.
+- Slice Thickness, Rescale Slope/Intercept: not read here; see :mod:`inference.ich.volume` for their rules.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.labels import LABELS
+from inference.ich.labels import LABELS
 
 METHOD = "temperature"
 TEMPERATURE_RANGE = (0.05, 20.0)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from inference.labels import ANY_INDEX
+from inference.ich.labels import ANY_INDEX
 
 logger = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from inference.checkpoint import sidecar_path
-from inference.evaluation.calibration import Calibration
-from inference.evaluation.metrics import MIN_SENSITIVITY, choose_threshold, roc_auc
-from inference.evaluation.predict import predict_source
-from inference.labels import LABELS
-from inference.network import HemorrhageNet
-from inference.training.sources import DataSource
+from inference.ich.checkpoint import sidecar_path
+from inference.ich.evaluation.calibration import Calibration
+from inference.ich.evaluation.metrics import MIN_SENSITIVITY, choose_threshold, roc_auc
+from inference.ich.evaluation.predict import predict_source
+from inference.ich.labels import LABELS
+from inference.ich.network import HemorrhageNet
+from inference.ich.training.sources import DataSource
 
 THRESHOLD_RANGE = (1e-4, 1.0 - 1e-4)
 POINT_KEYS = {"study": "study", "encoder": "extra_encoder"}

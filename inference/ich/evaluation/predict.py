@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from inference.evaluation.calibration import Calibration
-from inference.network import HemorrhageNet
-from inference.postprocess import restrict_to_brain, series_intracranial_mask
-from inference.preprocess import apply_windows
-from inference.training.sources import DataSource, resize_hu
+from inference.ich.evaluation.calibration import Calibration
+from inference.ich.network import HemorrhageNet
+from inference.ich.postprocess import restrict_to_brain, series_intracranial_mask
+from inference.ich.preprocess import apply_windows
+from inference.ich.training.sources import DataSource, resize_hu
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from inference.evaluation.metrics import binary_metrics, roc_curve, weighted_log_loss
-from inference.evaluation.predict import SourcePredictions
-from inference.labels import LABELS
+from inference.ich.evaluation.metrics import binary_metrics, roc_curve, weighted_log_loss
+from inference.ich.evaluation.predict import SourcePredictions
+from inference.ich.labels import LABELS
 
 logger = logging.getLogger(__name__)
 

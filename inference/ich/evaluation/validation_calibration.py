@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from inference.checkpoint import load_model, sidecar_path
-from inference.evaluation.calibration import ECE_BINS, METHOD, Calibration, expected_calibration_error, fit_temperature
-from inference.evaluation.operating_point import record_operating_points
-from inference.evaluation.predict import predict_source
-from inference.evaluation.validation_points import VALIDATION_DATA, validation_sources
-from inference.labels import LABELS
+from inference.ich.checkpoint import load_model, sidecar_path
+from inference.ich.evaluation.calibration import ECE_BINS, METHOD, Calibration, expected_calibration_error, fit_temperature
+from inference.ich.evaluation.operating_point import record_operating_points
+from inference.ich.evaluation.predict import predict_source
+from inference.ich.evaluation.validation_points import VALIDATION_DATA, validation_sources
+from inference.ich.labels import LABELS
 
 StudyRows = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(probabilities, labels, known) [studies, 6] of the validation studies."""

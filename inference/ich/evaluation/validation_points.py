@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from inference.checkpoint import load_model
-from inference.evaluation.metrics import choose_threshold, roc_auc
-from inference.evaluation.operating_point import THRESHOLD_RANGE, record_operating_points
-from inference.evaluation.predict import predict_source
-from inference.labels import LABELS
-from inference.realct.rsna_slices import RsnaSliceSource
-from inference.realct.source import SPLITS, RealInsertionSource
-from inference.training.sources import DataSource, PhantomSource
+from inference.ich.checkpoint import load_model
+from inference.ich.evaluation.metrics import choose_threshold, roc_auc
+from inference.ich.evaluation.operating_point import THRESHOLD_RANGE, record_operating_points
+from inference.ich.evaluation.predict import predict_source
+from inference.ich.labels import LABELS
+from inference.ich.realct.rsna_slices import RsnaSliceSource
+from inference.ich.realct.source import SPLITS, RealInsertionSource
+from inference.ich.training.sources import DataSource, PhantomSource
 
 
 VALIDATION_DATA = "phantoms 10000-10099 + realct ge-head-dcmqa seeds 0-59 (own thickness) + rsna-slices/labelled (10)"

@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from inference.labels import ANY_INDEX, LABELS
-from inference.network.efficientnet import EfficientNetB0Encoder
-from inference.network.vgg import VGGEncoder
+from inference.ich.labels import ANY_INDEX, LABELS
+from inference.ich.network.efficientnet import EfficientNetB0Encoder
+from inference.ich.network.vgg import VGGEncoder
 
 ENCODERS = ("vgg", "efficientnet_b0")
 

@@ -6,11 +6,11 @@ renders an HU volume with per-slice and per-study labels; :func:`write_dicom` wr
 Storage series. Nothing here imports the service (``dicomnode``) or the database (``db``).
 """
 
-from inference.phantoms.dicom_writer import PhantomUids, phantom_uids, write_dicom
-from inference.phantoms.geometry import Geometry
-from inference.phantoms.ground_truth import GROUND_TRUTH_NAME, ground_truth, write_ground_truth
-from inference.phantoms.lesions import ABBREVIATIONS, SUBTYPES
-from inference.phantoms.study import PhantomStudy, generate_study
+from inference.ich.phantoms.dicom_writer import PhantomUids, phantom_uids, write_dicom
+from inference.ich.phantoms.geometry import Geometry
+from inference.ich.phantoms.ground_truth import GROUND_TRUTH_NAME, ground_truth, write_ground_truth
+from inference.ich.phantoms.lesions import ABBREVIATIONS, SUBTYPES
+from inference.ich.phantoms.study import PhantomStudy, generate_study
 
 __all__ = [
     "ABBREVIATIONS",

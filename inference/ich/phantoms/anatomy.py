@@ -1,6 +1,6 @@
 """Normal head anatomy on one plane: scalp, skull (tables and diploe), skull base, brain and CSF spaces.
 
-Everything is analytic in the reference head frame (see :mod:`inference.phantoms.head`): the skull is a
+Everything is analytic in the reference head frame (see :mod:`inference.ich.phantoms.head`): the skull is a
 star-shaped, slightly egg-shaped ellipsoidal shell whose depth below the outer surface is measured along
 the ray from the head centre; the cranial cavity is closed below by a stepped skull base (anterior,
 middle and posterior fossae); grey matter lines the surface and the sulci (a folded pattern from random
@@ -16,8 +16,8 @@ from enum import IntEnum
 
 import numpy as np
 
-from inference.phantoms.head import HeadParams, Plane, PlaneCoords
-from inference.phantoms.shapes import ellipsoid, sigmoid
+from inference.ich.phantoms.head import HeadParams, Plane, PlaneCoords
+from inference.ich.phantoms.shapes import ellipsoid, sigmoid
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def head_fields(head: HeadParams, plane: Plane, diploe_waves: tuple[np.ndarray, 
     plane : Plane
         Pixel coordinates of the plane.
     diploe_waves : tuple of numpy.ndarray or None
-        Optional plane waves (see :func:`~inference.phantoms.shapes.random_waves`) texturing the
+        Optional plane waves (see :func:`~inference.ich.phantoms.shapes.random_waves`) texturing the
         trabecular bone of the diploe.
     """
     p = plane.coords
@@ -183,7 +183,7 @@ def head_fields(head: HeadParams, plane: Plane, diploe_waves: tuple[np.ndarray, 
 
 
 def _texture_at(p: PlaneCoords, mask: np.ndarray, k: np.ndarray, phase: np.ndarray) -> np.ndarray:
-    """:func:`~inference.phantoms.shapes.texture` evaluated on the pixels of ``mask`` only (1-D)."""
+    """:func:`~inference.ich.phantoms.shapes.texture` evaluated on the pixels of ``mask`` only (1-D)."""
     x, y, z = p.x[mask], p.y[mask], p.z[mask]
     out = np.zeros_like(x)
     for (kx, ky, kz), ph in zip(k.astype(np.float32), phase.astype(np.float32)):

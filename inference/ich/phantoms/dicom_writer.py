@@ -22,7 +22,7 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-from inference.phantoms.study import PhantomStudy
+from inference.ich.phantoms.study import PhantomStudy
 
 logger = logging.getLogger(__name__)
 

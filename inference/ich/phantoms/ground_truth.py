@@ -1,6 +1,6 @@
 """Ground truth of a written phantom as JSON: study labels, per-slice labels keyed by SOP Instance UID.
 
-Shape (labels are 0/1 in the class order of :data:`inference.labels.LABELS`)::
+Shape (labels are 0/1 in the class order of :data:`inference.ich.labels.LABELS`)::
 
     {"seed": 7, "request": "SDH", "classes": [...],
      "study_instance_uid": ..., "series_instance_uid": ...,
@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from inference.phantoms.dicom_writer import phantom_uids
-from inference.phantoms.study import PhantomStudy
+from inference.ich.phantoms.dicom_writer import phantom_uids
+from inference.ich.phantoms.study import PhantomStudy
 
 GROUND_TRUTH_NAME = "ground_truth.json"
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from inference.phantoms.geometry import Geometry
+from inference.ich.phantoms.geometry import Geometry
 
 logger = logging.getLogger(__name__)
 

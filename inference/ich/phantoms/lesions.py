@@ -20,9 +20,9 @@ from typing import TypedDict
 
 import numpy as np
 
-from inference.phantoms.anatomy import Fields, Tissue
-from inference.phantoms.head import REFERENCE_AXES, HeadParams, PlaneCoords
-from inference.phantoms.shapes import ellipsoid, random_waves, texture
+from inference.ich.phantoms.anatomy import Fields, Tissue
+from inference.ich.phantoms.head import REFERENCE_AXES, HeadParams, PlaneCoords
+from inference.ich.phantoms.shapes import ellipsoid, random_waves, texture
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from inference.phantoms.anatomy import PETROUS, REF_C, Fields, Tissue
-from inference.phantoms.head import HeadFrame, HeadParams, PlaneCoords
-from inference.phantoms.shapes import ellipsoid
+from inference.ich.phantoms.anatomy import PETROUS, REF_C, Fields, Tissue
+from inference.ich.phantoms.head import HeadFrame, HeadParams, PlaneCoords
+from inference.ich.phantoms.shapes import ellipsoid
 
 logger = logging.getLogger(__name__)
 

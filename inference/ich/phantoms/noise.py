@@ -1,7 +1,7 @@
 """Image formation effects: in-plane partial-volume blur and correlated, bone-dependent quantum noise.
 
 Partial volume across the slice thickness comes from averaging sub-planes (see
-:mod:`inference.phantoms.study`); here the in-plane point spread is a Gaussian of about 0.4 mm, and the
+:mod:`inference.ich.phantoms.study`); here the in-plane point spread is a Gaussian of about 0.4 mm, and the
 noise is Gaussian, spatially correlated like a CT reconstruction kernel's, with a standard deviation that
 rises with the amount of bone in the slice (photon starvation and beam hardening at the skull base).
 """

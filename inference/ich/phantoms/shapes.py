@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from inference.phantoms.head import PlaneCoords
+from inference.ich.phantoms.head import PlaneCoords
 
 
 def ellipsoid(

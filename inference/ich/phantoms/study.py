@@ -18,14 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.labels import LABELS
-from inference.phantoms.anatomy import Tissue, head_fields
-from inference.phantoms.geometry import Geometry, make_geometry
-from inference.phantoms.head import HeadFrame, HeadParams, Plane, sample_head
-from inference.phantoms.lesions import ABBREVIATIONS, SUBTYPES, Lesion, sample_lesion
-from inference.phantoms.mimics import STREAK, Mimic, Streaks, sample_mimics
-from inference.phantoms.noise import blur, correlated_noise, noise_sigma
-from inference.phantoms.shapes import random_waves
+from inference.ich.labels import LABELS
+from inference.ich.phantoms.anatomy import Tissue, head_fields
+from inference.ich.phantoms.geometry import Geometry, make_geometry
+from inference.ich.phantoms.head import HeadFrame, HeadParams, Plane, sample_head
+from inference.ich.phantoms.lesions import ABBREVIATIONS, SUBTYPES, Lesion, sample_lesion
+from inference.ich.phantoms.mimics import STREAK, Mimic, Streaks, sample_mimics
+from inference.ich.phantoms.noise import blur, correlated_noise, noise_sigma
+from inference.ich.phantoms.shapes import random_waves
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +51,17 @@ class PhantomStudy:
     hu : numpy.ndarray
         int16 [slices, rows, cols], Hounsfield units, slices foot to head.
     slice_labels : numpy.ndarray
-        uint8 [slices, 6] in the order of :data:`inference.labels.LABELS`.
+        uint8 [slices, 6] in the order of :data:`inference.ich.labels.LABELS`.
     study_labels : numpy.ndarray
         uint8 [6].
     geometry : Geometry
         Pixel spacing, thickness, tilt, orientation and positions.
     tissue : numpy.ndarray
-        uint8 [slices, rows, cols] :class:`~inference.phantoms.anatomy.Tissue` codes of the mid-slice anatomy.
+        uint8 [slices, rows, cols] :class:`~inference.ich.phantoms.anatomy.Tissue` codes of the mid-slice anatomy.
     lesion_mask : numpy.ndarray
         uint8 [slices, rows, cols], bit ``i`` set where subtype ``SUBTYPES[i]`` fills more than half of the voxel.
     mimic_mask : numpy.ndarray
-        uint8 [slices, rows, cols], bits of :mod:`inference.phantoms.mimics`.
+        uint8 [slices, rows, cols], bits of :mod:`inference.ich.phantoms.mimics`.
     lesions, mimics : tuple of dict
         Descriptions of the lesions and look-alikes drawn.
     """

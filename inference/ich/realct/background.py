@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from inference.intracranial import intracranial_mask
-from inference.realct.compartments import SKULL, Compartments, segment
-from inference.realct.loaders import RealVolume, correct_postmortem_brain, load_real_volume
-from inference.training.sources import resize_hu
+from inference.ich.intracranial import intracranial_mask
+from inference.ich.realct.compartments import SKULL, Compartments, segment
+from inference.ich.realct.loaders import RealVolume, correct_postmortem_brain, load_real_volume
+from inference.ich.training.sources import resize_hu
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.realct.background import Background
-from inference.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VENTRICLE
-from inference.realct.lesions import SUBTYPES, Lesion, _blood_hu, _box, _grid, _pick, _side, _sub_offsets, _z_band
+from inference.ich.realct.background import Background
+from inference.ich.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VENTRICLE
+from inference.ich.realct.lesions import SUBTYPES, Lesion, _blood_hu, _box, _grid, _pick, _side, _sub_offsets, _z_band
 
 FAMILY = "held-out"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inference.realct.heldout_lesions import make_heldout_lesion
-from inference.realct.source import RealInsertionSource
+from inference.ich.realct.heldout_lesions import make_heldout_lesion
+from inference.ich.realct.source import RealInsertionSource
 
 
 class HeldOutInsertionSource(RealInsertionSource):

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.realct.background import Background
-from inference.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VENTRICLE
+from inference.ich.realct.background import Background
+from inference.ich.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VENTRICLE
 
 SUBTYPES = {"EDH": "epidural", "SDH": "subdural", "SAH": "subarachnoid", "IPH": "intraparenchymal",
             "IVH": "intraventricular"}

@@ -40,7 +40,7 @@ import numpy as np
 import pydicom
 
 from inference.errors import VolumeError
-from inference.volume import Volume
+from inference.ich.volume import Volume
 
 NORMAL_BRAIN_HU = 32.0
 """Median HU of living adult brain parenchyma (grey and white matter together) that cadaver brains are shifted to."""

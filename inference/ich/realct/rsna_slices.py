@@ -17,9 +17,9 @@ import pydicom
 from pydicom import config as pydicom_config
 
 from inference.errors import VolumeError
-from inference.labels import LABELS
-from inference.training.sources import ALL_KNOWN, Sample, resize_hu
-from inference.volume import Volume
+from inference.ich.labels import LABELS
+from inference.ich.training.sources import ALL_KNOWN, Sample, resize_hu
+from inference.ich.volume import Volume
 
 
 @contextmanager

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.labels import LABELS
-from inference.realct.background import CACHE_VERSION, Background, prepare_cached
-from inference.realct.lesions import SUBTYPES, Lesion, apply_lesions, is_blood, make_lesion
-from inference.training.sources import ALL_KNOWN, Sample
+from inference.ich.labels import LABELS
+from inference.ich.realct.background import CACHE_VERSION, Background, prepare_cached
+from inference.ich.realct.lesions import SUBTYPES, Lesion, apply_lesions, is_blood, make_lesion
+from inference.ich.training.sources import ALL_KNOWN, Sample
 
 MIN_BLOOD_MM2 = 10.0
 """Blood area on a slice (mm^2, partial volume counted by fraction) from which the slice is labelled."""

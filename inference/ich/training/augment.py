@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.training.sources import PNG_WINDOW, png_to_hu
+from inference.ich.training.sources import PNG_WINDOW, png_to_hu
 
 AIR_HU = -1024.0
 

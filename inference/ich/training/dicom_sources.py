@@ -24,9 +24,9 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from inference.labels import LABELS
-from inference.training.sources import ALL_KNOWN, Sample, resize_hu
-from inference.volume import Volume
+from inference.ich.labels import LABELS
+from inference.ich.training.sources import ALL_KNOWN, Sample, resize_hu
+from inference.ich.volume import Volume
 
 logger = logging.getLogger(__name__)
 

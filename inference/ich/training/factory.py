@@ -9,7 +9,7 @@ import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
-from inference.training.sources import DataSource, PhantomSource, PngSource, Sample
+from inference.ich.training.sources import DataSource, PhantomSource, PngSource, Sample
 
 SOURCES = ("phantoms", "rsna", "cq500", "png", "realct", "realct-heldout", "rsna-slices")
 
@@ -108,8 +108,8 @@ def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", sp
     if name == "png":
         return PngSource(data, split=split, input_size=input_size)
     if name in ("realct", "realct-heldout"):
-        from inference.realct.heldout_source import HeldOutInsertionSource
-        from inference.realct.source import SPLITS, RealInsertionSource
+        from inference.ich.realct.heldout_source import HeldOutInsertionSource
+        from inference.ich.realct.source import SPLITS, RealInsertionSource
 
         if split not in REALCT_SPLITS:
             raise ValueError(f"realct split must be one of {', '.join(REALCT_SPLITS)} (no test volume), got {split!r}")
@@ -120,15 +120,15 @@ def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", sp
         return kind(data, volumes, parse_range(seeds), input_size=input_size, cache_dir=cache_dir,
                     reslice=split == "finetune")
     if name == "rsna-slices":
-        from inference.realct.rsna_slices import RsnaSliceSource
+        from inference.ich.realct.rsna_slices import RsnaSliceSource
 
         return RsnaSliceSource(data, input_size=input_size)
     if name == "rsna":
-        from inference.training.dicom_sources import RsnaSource
+        from inference.ich.training.dicom_sources import RsnaSource
 
         return RsnaSource(data, input_size=input_size)
     if name == "cq500":
-        from inference.training.dicom_sources import Cq500Source
+        from inference.ich.training.dicom_sources import Cq500Source
 
         return Cq500Source(data, input_size=input_size)
     raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {name!r}")

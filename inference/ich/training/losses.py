@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from inference.labels import ANY_INDEX, LABELS
+from inference.ich.labels import ANY_INDEX, LABELS
 
 ANY_WEIGHT = 2.0
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import torch
 
-from inference.checkpoint import save_checkpoint, sidecar_path
-from inference.evaluation.operating_point import operating_points
-from inference.training.sources import DataSource
-from inference.training.trainer import Trainer, TrainConfig
+from inference.ich.checkpoint import save_checkpoint, sidecar_path
+from inference.ich.evaluation.operating_point import operating_points
+from inference.ich.training.sources import DataSource
+from inference.ich.training.trainer import Trainer, TrainConfig
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.labels import ANY_INDEX, LABELS
+from inference.ich.labels import ANY_INDEX, LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class PhantomSource:
         return len(missing)
 
     def __getitem__(self, index: int) -> Sample:
-        from inference.phantoms import generate_study
+        from inference.ich.phantoms import generate_study
 
         seed = self.seeds[index]
         path = self._cache_path(seed)

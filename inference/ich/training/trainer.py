@@ -33,13 +33,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from inference.evaluation.metrics import MIN_SENSITIVITY, roc_auc
-from inference.labels import ANY_INDEX
-from inference.network import HemorrhageNet, ModelConfig
-from inference.preprocess import apply_windows
-from inference.training.augment import AugmentConfig, augment_series
-from inference.training.losses import weighted_log_loss
-from inference.training.sources import DataSource, Sample
+from inference.ich.evaluation.metrics import MIN_SENSITIVITY, roc_auc
+from inference.ich.labels import ANY_INDEX
+from inference.ich.network import HemorrhageNet, ModelConfig
+from inference.ich.preprocess import apply_windows
+from inference.ich.training.augment import AugmentConfig, augment_series
+from inference.ich.training.losses import weighted_log_loss
+from inference.ich.training.sources import DataSource, Sample
 
 logger = logging.getLogger(__name__)
 

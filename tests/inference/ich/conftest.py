@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset
 
 from tests.factories import ct_slice
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
 CQ500_SERIES = SHARED_DATA / "cq500-ct0" / "series"
 
@@ -42,7 +42,7 @@ def make_series() -> SeriesFactory:
 @pytest.fixture(scope="session")
 def random_net():
     """The default network with its seeded random weights, and its ModelInfo."""
-    from inference.checkpoint import random_model
+    from inference.ich.checkpoint import random_model
 
     return random_model()
 
@@ -56,7 +56,7 @@ def cache_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def onnx_path(random_net, cache_home) -> Path:
     """The default network exported once per test session, where the engine factory's cache finds it."""
-    from inference.export import cached_onnx
+    from inference.ich.export import cached_onnx
 
     net, info = random_net
     return cached_onnx(net, info, cache_home / "dicomnode" / "inference")

@@ -1,19 +1,19 @@
-"""Temperature scaling (inference.evaluation.calibration) on synthetic logits, and moving the thresholds."""
+"""Temperature scaling (inference.ich.evaluation.calibration) on synthetic logits, and moving the thresholds."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from inference.evaluation.calibration import (
+from inference.ich.evaluation.calibration import (
     Calibration,
     expected_calibration_error,
     fit_temperature,
     scale,
 )
-from inference.evaluation.metrics import roc_auc
-from inference.evaluation.validation_calibration import calibrated_points, fit_calibration
-from inference.labels import LABELS
+from inference.ich.evaluation.metrics import roc_auc
+from inference.ich.evaluation.validation_calibration import calibrated_points, fit_calibration
+from inference.ich.labels import LABELS
 
 
 def _logit_set(factor: float, n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from inference.checkpoint import (
+from inference.ich.checkpoint import (
     UNTRAINED_VERSION,
     load_checkpoint,
     load_model,
@@ -16,7 +16,7 @@ from inference.checkpoint import (
     state_hash,
 )
 from inference.errors import WeightsError
-from inference.network import HemorrhageNet, ModelConfig
+from inference.ich.network import HemorrhageNet, ModelConfig
 
 
 def test_random_init_is_seeded_labelled_and_leaves_global_rng_alone():
@@ -32,7 +32,7 @@ def test_random_init_is_seeded_labelled_and_leaves_global_rng_alone():
 
 
 def test_load_model_without_weights_falls_back_to_random_init(tmp_path, monkeypatch):
-    monkeypatch.setattr("inference.checkpoint.SHIPPED_WEIGHTS", tmp_path / "absent.pt")
+    monkeypatch.setattr("inference.ich.checkpoint.SHIPPED_WEIGHTS", tmp_path / "absent.pt")
     _, info = load_model(None)
     assert info.version == UNTRAINED_VERSION
 

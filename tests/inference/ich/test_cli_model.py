@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from dicomnode.cli import main
-from inference.checkpoint import load_model
-from inference.labels import LABELS
+from inference.ich.checkpoint import load_model
+from inference.ich.labels import LABELS
 from tests.factories import ct_slice
 
 

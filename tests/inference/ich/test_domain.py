@@ -1,4 +1,4 @@
-"""Abstention: :func:`inference.domain.assess_domain` on phantoms made out of domain, and on real head CT."""
+"""Abstention: :func:`inference.ich.domain.assess_domain` on phantoms made out of domain, and on real head CT."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
-from inference.domain import CONTRAST_MAX_ML, assess_domain
-from inference.intracranial import intracranial_mask
-from inference.phantoms import generate_study
-from inference.volume import Volume
-from tests.inference.conftest import CQ500_SERIES, SHARED_DATA
+from inference.ich.domain import CONTRAST_MAX_ML, assess_domain
+from inference.ich.intracranial import intracranial_mask
+from inference.ich.phantoms import generate_study
+from inference.ich.volume import Volume
+from tests.inference.ich.conftest import CQ500_SERIES, SHARED_DATA
 
 
 def _volume(hu: np.ndarray, spacing: tuple[float, float, float]) -> Volume:
@@ -103,8 +103,8 @@ def test_another_modality_is_out_of_domain(phantom):
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_real_head_cts_are_in_domain():
-    from inference.realct.loaders import LOADERS, load_real_volume
-    from inference.realct.rsna_slices import _lenient_uids
+    from inference.ich.realct.loaders import LOADERS, load_real_volume
+    from inference.ich.realct.rsna_slices import _lenient_uids
 
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")

@@ -9,13 +9,13 @@ import numpy as np
 import onnx
 import pytest
 
-from inference.backend import build_predictor, onnxruntime_predictor, torch_predictor
+from inference.ich.sessions import build_predictor, onnxruntime_predictor, torch_predictor
 from inference.errors import BackendUnavailableError, EngineError
-from inference.evaluation.calibration import Calibration
-from inference.export import OUTPUT_NAMES, model_metadata, split_model
-from inference.labels import LABELS
+from inference.ich.evaluation.calibration import Calibration
+from inference.ich.export import OUTPUT_NAMES, model_metadata, split_model
+from inference.ich.labels import LABELS
 from inference.runtime.backends import select_backend
-from inference.volume import Volume
+from inference.ich.volume import Volume
 
 
 def _volume(make_series, n: int, size: int = 96) -> Volume:
@@ -74,7 +74,7 @@ def test_prediction_carries_uids_timings_and_model(engines, make_series):
     assert prediction.timings_ms["total"] >= prediction.timings_ms["encoder"] > 0
     assert prediction.backend == "onnxruntime:CPUExecutionProvider"
     assert prediction.model_version == "untrained-random-init"
-    # uniform slices hold no skull around a brain: nothing there may carry a finding (inference.postprocess)
+    # uniform slices hold no skull around a brain: nothing there may carry a finding (inference.ich.postprocess)
     assert prediction.intracranial is not None and not prediction.intracranial.any()
     assert (prediction.slice_probs == 0).all() and (prediction.study_probs == 0).all()
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from inference.checkpoint import random_model, save_checkpoint
-from inference.evaluation.metrics import (
+from inference.ich.checkpoint import random_model, save_checkpoint
+from inference.ich.evaluation.metrics import (
     binary_metrics,
     bootstrap_auc,
     choose_threshold,
@@ -19,10 +19,10 @@ from inference.evaluation.metrics import (
     roc_curve,
     weighted_log_loss,
 )
-from inference.evaluation.predict import predict_source
-from inference.evaluation.report import evaluate_predictions, to_markdown, write_report
-from inference.network import ModelConfig
-from inference.training.sources import PhantomSource
+from inference.ich.evaluation.predict import predict_source
+from inference.ich.evaluation.report import evaluate_predictions, to_markdown, write_report
+from inference.ich.network import ModelConfig
+from inference.ich.training.sources import PhantomSource
 
 TINY = ModelConfig(encoder_width=4, lstm_hidden=8, input_size=32)
 
@@ -103,7 +103,7 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_report_files(tiny_weights: Path, tmp_path: Path) -> None:
-    from inference.checkpoint import load_checkpoint
+    from inference.ich.checkpoint import load_checkpoint
 
     net, _ = load_checkpoint(tiny_weights)
     source = PhantomSource([3, 4, 5, 6], size=32, n_slices=4, input_size=32)
@@ -133,7 +133,7 @@ def test_evaluate_command_on_phantoms(tiny_weights: Path, tmp_path: Path) -> Non
 
 def test_evaluate_command_on_png_slices(tiny_weights: Path, tmp_path: Path) -> None:
     from dicomnode.cli import main
-    from tests.inference.training_fixtures import write_png_folder
+    from tests.inference.ich.training_fixtures import write_png_folder
 
     png = write_png_folder(tmp_path / "png", n=20)
     result = CliRunner().invoke(main, [

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from inference.backend import torch_predictor
-from inference.volume import Volume
+from inference.ich.sessions import torch_predictor
+from inference.ich.volume import Volume
 
 pytestmark = pytest.mark.gpu
 
@@ -37,7 +37,7 @@ def test_onnxruntime_cuda_provider(random_net, onnx_path, make_series):
 
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
         pytest.skip("onnxruntime here has no CUDAExecutionProvider (onnxruntime-gpu not installed)")
-    from inference.backend import onnxruntime_predictor
+    from inference.ich.sessions import onnxruntime_predictor
 
     net, info = random_net
     volume = _volume(make_series)
@@ -49,7 +49,7 @@ def test_onnxruntime_cuda_provider(random_net, onnx_path, make_series):
 @needs_cuda
 def test_tensorrt_builds_fp16_engines_once_and_reuses_the_cache(random_net, onnx_path, make_series, tmp_path):
     pytest.importorskip("tensorrt", reason="TensorRT Python package not installed")
-    from inference.backend import tensorrt_predictor
+    from inference.ich.sessions import tensorrt_predictor
 
     net, info = random_net
     volume = _volume(make_series)
@@ -71,11 +71,11 @@ def test_tensorrt_builds_fp16_engines_once_and_reuses_the_cache(random_net, onnx
 
 @needs_cuda
 def test_training_runs_on_cuda_and_saves_cpu_weights(tmp_path) -> None:
-    from inference.checkpoint import load_checkpoint
-    from inference.network import ModelConfig
-    from inference.training.run import train_and_save
-    from inference.training.sources import PhantomSource
-    from inference.training.trainer import StageConfig, TrainConfig
+    from inference.ich.checkpoint import load_checkpoint
+    from inference.ich.network import ModelConfig
+    from inference.ich.training.run import train_and_save
+    from inference.ich.training.sources import PhantomSource
+    from inference.ich.training.trainer import StageConfig, TrainConfig
 
     config = TrainConfig(model=ModelConfig(encoder_width=4, lstm_hidden=8, input_size=32),
                          encoder=StageConfig(1, 1e-3, 2), sequence=StageConfig(1, 1e-3, 2),

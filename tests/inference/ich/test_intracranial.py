@@ -1,4 +1,4 @@
-"""The intracranial mask (inference.intracranial) on drawn skulls and on real head CT."""
+"""The intracranial mask (inference.ich.intracranial) on drawn skulls and on real head CT."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pydicom
 import pytest
 
-from inference.intracranial import intracranial_area_cm2, intracranial_mask, intracranial_slice_mask
-from inference.volume import Volume
+from inference.ich.intracranial import intracranial_area_cm2, intracranial_mask, intracranial_slice_mask
+from inference.ich.volume import Volume
 
-GE_HEAD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real-ct" / "ge-head-dcmqa"
+GE_HEAD = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "real-ct" / "ge-head-dcmqa"
 
 
 def drawn_slice(gap_mm: float = 0.0, pixel_mm: float = 0.5, size: int = 400) -> np.ndarray:
@@ -84,7 +84,7 @@ def test_real_head_ct_has_brain_in_the_middle_and_none_at_the_vertex():
 def test_planar_distance_is_scipys_within_its_reach():
     from scipy import ndimage
 
-    from inference.intracranial import _planar_edt
+    from inference.ich.intracranial import _planar_edt
 
     rng = np.random.default_rng(0)
     stack = rng.random((3, 60, 50)) > 0.03
@@ -97,7 +97,7 @@ def test_planar_distance_is_scipys_within_its_reach():
         assert np.all(got[~within] > 10.0)
 
 
-CQ500 = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cq500-ct0" / "series"
+CQ500 = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "cq500-ct0" / "series"
 
 
 @pytest.mark.realdata

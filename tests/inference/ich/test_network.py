@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inference.labels import LABELS
-from inference.network import HemorrhageNet, ModelConfig
-from inference.network.efficientnet import EfficientNetB0Encoder, MBConv
-from inference.network.vgg import VGGEncoder
+from inference.ich.labels import LABELS
+from inference.ich.network import HemorrhageNet, ModelConfig
+from inference.ich.network.efficientnet import EfficientNetB0Encoder, MBConv
+from inference.ich.network.vgg import VGGEncoder
 
 
 def _net(**kwargs) -> HemorrhageNet:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from inference.checkpoint import load_checkpoint, sidecar_path
-from inference.evaluation.operating_point import operating_points, record_operating_points
-from inference.evaluation.predict import predict_source
-from inference.training.sources import PhantomSource
+from inference.ich.checkpoint import load_checkpoint, sidecar_path
+from inference.ich.evaluation.operating_point import operating_points, record_operating_points
+from inference.ich.evaluation.predict import predict_source
+from inference.ich.training.sources import PhantomSource
 
 VALIDATION = ["--seeds", "11-20", "--size", "32"]
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from inference.labels import LABELS
-from inference.phantoms import ABBREVIATIONS, SUBTYPES, PhantomStudy, generate_study
-from inference.phantoms.anatomy import Tissue
-from inference.phantoms.mimics import CALCIFICATION, DENSE_VESSEL, STREAK
-from inference.phantoms.study import resolve_request
+from inference.ich.labels import LABELS
+from inference.ich.phantoms import ABBREVIATIONS, SUBTYPES, PhantomStudy, generate_study
+from inference.ich.phantoms.anatomy import Tissue
+from inference.ich.phantoms.mimics import CALCIFICATION, DENSE_VESSEL, STREAK
+from inference.ich.phantoms.study import resolve_request
 
 BRAIN = (Tissue.GREY, Tissue.WHITE, Tissue.DEEP_GREY)
 

@@ -12,8 +12,8 @@ import pydicom
 import pytest
 from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian
 
-from inference.labels import LABELS
-from inference.phantoms import (
+from inference.ich.labels import LABELS
+from inference.ich.phantoms import (
     GROUND_TRUTH_NAME,
     PhantomStudy,
     generate_study,
@@ -21,7 +21,7 @@ from inference.phantoms import (
     write_dicom,
     write_ground_truth,
 )
-from inference.volume import Volume
+from inference.ich.volume import Volume
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.backend import build_predictor
-from inference.phantoms import generate_study
-from inference.postprocess import GATE_CM2, restrict_to_brain, series_intracranial_mask, slice_gate
-from inference.prediction import Prediction
-from inference.volume import Volume
+from inference.ich.sessions import build_predictor
+from inference.ich.phantoms import generate_study
+from inference.ich.postprocess import GATE_CM2, restrict_to_brain, series_intracranial_mask, slice_gate
+from inference.ich.prediction import Prediction
+from inference.ich.volume import Volume
 
 SPACING = (5.0, 1.0, 1.0)
 
@@ -79,8 +79,8 @@ def test_engine_output_is_restricted_to_the_brain(random_net, tmp_path):
 def test_real_series_findings_rest_on_slices_with_brain():
     import pydicom
 
-    from inference.checkpoint import load_model
-    from tests.inference.conftest import CQ500_SERIES
+    from inference.ich.checkpoint import load_model
+    from tests.inference.ich.conftest import CQ500_SERIES
 
     if not CQ500_SERIES.is_dir():
         pytest.skip(f"CQ500 series not found at {CQ500_SERIES}")
@@ -98,7 +98,7 @@ def test_saliency_share_counts_cells_as_torch_pools_them():
     import torch
     import torch.nn.functional as F
 
-    from inference.postprocess import saliency_share
+    from inference.ich.postprocess import saliency_share
 
     mask = np.random.default_rng(1).random((3, 64, 48)) > 0.4
     pooled = F.adaptive_avg_pool2d(torch.from_numpy(mask.astype(np.float32))[:, None], (8, 8))[:, 0].numpy()

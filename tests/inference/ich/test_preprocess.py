@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.preprocess import WINDOWS, apply_windows, preprocess
+from inference.ich.preprocess import WINDOWS, apply_windows, preprocess
 
 
 def test_windows_are_brain_subdural_bone():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.labels import LABELS
-from inference.realct.background import Background, prepare, prepare_cached
-from inference.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VENTRICLE
-from inference.realct.lesions import SUBTYPES, apply_lesions, is_blood, make_lesion
-from inference.realct.loaders import LOADERS, NORMAL_BRAIN_HU, RealVolume, correct_postmortem_brain, load_real_volume
-from inference.realct.source import MIN_BLOOD_MM2, SPLITS, RealInsertionSource, slice_labels
-from tests.inference.conftest import SHARED_DATA
+from inference.ich.labels import LABELS
+from inference.ich.realct.background import Background, prepare, prepare_cached
+from inference.ich.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VENTRICLE
+from inference.ich.realct.lesions import SUBTYPES, apply_lesions, is_blood, make_lesion
+from inference.ich.realct.loaders import LOADERS, NORMAL_BRAIN_HU, RealVolume, correct_postmortem_brain, load_real_volume
+from inference.ich.realct.source import MIN_BLOOD_MM2, SPLITS, RealInsertionSource, slice_labels
+from tests.inference.ich.conftest import SHARED_DATA
 
 REAL_CT = SHARED_DATA / "real-ct"
 ALLOWED = {  # compartments each subtype's blood may occupy
@@ -183,7 +183,7 @@ def test_real_insertion_samples_label_what_was_inserted(tmp_path):
 
 @realdata
 def test_labelled_rsna_slices_read_as_one_slice_series():
-    from inference.realct.rsna_slices import RsnaSliceSource
+    from inference.ich.realct.rsna_slices import RsnaSliceSource
 
     folder = SHARED_DATA / "rsna-slices" / "labelled"
     if not folder.is_dir():
@@ -199,7 +199,7 @@ def test_labelled_rsna_slices_read_as_one_slice_series():
 
 @realdata
 def test_build_source_realct_splits_by_volume(tmp_path):
-    from inference.training.factory import build_source
+    from inference.ich.training.factory import build_source
 
     if not REAL_CT.is_dir():
         pytest.skip(f"real head-CT volumes not found at {REAL_CT}")

@@ -8,15 +8,15 @@ import sys
 import numpy as np
 import pytest
 
-from inference.labels import LABELS
-from inference.realct.background import Background, prepare
-from inference.realct.heldout_lesions import make_heldout_lesion
-from inference.realct.heldout_source import HeldOutInsertionSource
-from inference.realct.lesions import SUBTYPES, make_lesion
-from inference.realct.source import SPLITS, RealInsertionSource
+from inference.ich.labels import LABELS
+from inference.ich.realct.background import Background, prepare
+from inference.ich.realct.heldout_lesions import make_heldout_lesion
+from inference.ich.realct.heldout_source import HeldOutInsertionSource
+from inference.ich.realct.lesions import SUBTYPES, make_lesion
+from inference.ich.realct.source import SPLITS, RealInsertionSource
 from tests.inference.test_realct import ALLOWED, REAL_CT, _synthetic_head
 
-TRAINING_MODULES = ("inference.training.run", "inference.training.trainer", "inference.training.factory", "inference.realct.source", "dicomnode.cli.train")
+TRAINING_MODULES = ("inference.ich.training.run", "inference.ich.training.trainer", "inference.ich.training.factory", "inference.ich.realct.source", "dicomnode.cli.train")
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +53,11 @@ def test_heldout_sites_are_not_the_training_families(synthetic_background, code)
 def test_training_sampler_cannot_reach_the_heldout_family(tmp_path):
     assert RealInsertionSource.lesion_maker is make_lesion
     assert HeldOutInsertionSource.lesion_maker is make_heldout_lesion
-    code = f"import sys, {', '.join(TRAINING_MODULES)}; print('inference.realct.heldout_lesions' in sys.modules)"
+    code = f"import sys, {', '.join(TRAINING_MODULES)}; print('inference.ich.realct.heldout_lesions' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", "a training module imports the held-out family"
     from dicomnode.cli.train import _split
-    from inference.training.factory import build_source
+    from inference.ich.training.factory import build_source
 
     with pytest.raises(ValueError, match="evaluation only"):
         _split("realct-heldout", tmp_path, "0-3", "4-5", 0.2, 64, None, 256)

@@ -6,10 +6,10 @@ import numpy as np
 import pydicom
 import pytest
 
-from inference.backend import build_predictor
+from inference.ich.sessions import build_predictor
 from inference.errors import InconsistentSeriesError
-from inference.preprocess import preprocess
-from inference.volume import Volume
+from inference.ich.preprocess import preprocess
+from inference.ich.volume import Volume
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

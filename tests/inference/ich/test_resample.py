@@ -1,4 +1,4 @@
-"""inference.resample against torch's bilinear interpolation (half-pixel centres), the reference."""
+"""inference.ich.resample against torch's bilinear interpolation (half-pixel centres), the reference."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from inference.resample import resample_bilinear
+from inference.ich.resample import resample_bilinear
 
 
 @pytest.mark.parametrize("shape", [(8, 8, 512, 512), (8, 8, 96, 128), (4, 6, 33, 17)])

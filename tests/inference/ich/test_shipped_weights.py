@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from inference.checkpoint import SHIPPED_WEIGHTS, load_model, sidecar_path
-from inference.evaluation.calibration import Calibration
+from inference.ich.checkpoint import SHIPPED_WEIGHTS, load_model, sidecar_path
+from inference.ich.evaluation.calibration import Calibration
 
-MODEL_CARD = Path(__file__).resolve().parents[2] / "inference" / "MODEL_CARD.md"
+MODEL_CARD = Path(__file__).resolve().parents[3] / "inference" / "ich" / "MODEL_CARD.md"
+
+CALIBRATION_COMMANDS = ("python -m inference.ich.evaluation.validation_calibration",
+                        "python -m inference.evaluation.validation_calibration")
+"""The calibration command as sidecars record it, after and before the model moved to ``inference/ich/``."""
 
 pytestmark = pytest.mark.skipif(not SHIPPED_WEIGHTS.is_file(), reason="no shipped weights in this checkout")
 
@@ -34,7 +38,7 @@ def test_shipped_calibration_moved_the_thresholds_it_found() -> None:
     assert info.calibration is not None and info.calibration == Calibration.from_sidecar(meta)
     entry = meta["calibration"]
     assert entry["method"] == "temperature" and set(entry["temperatures"]) == set(meta["operating_points"]["study"]["thresholds"])
-    assert "in-sample" in entry["note"] and entry["command"].startswith("python -m inference.evaluation.validation_calibration")
+    assert "in-sample" in entry["note"] and entry["command"].startswith(CALIBRATION_COMMANDS)
     change = meta["operating_point_changes"][-1]
     assert change["command"] == entry["command"] and change["previous_threshold"] != meta["threshold"]
     for label, before in change["previous"]["thresholds"].items():

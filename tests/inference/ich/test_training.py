@@ -10,15 +10,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from inference.checkpoint import load_checkpoint, state_hash
-from inference.evaluation import metrics
-from inference.network import HemorrhageNet, ModelConfig
-from inference.training.augment import AugmentConfig, augment_series
-from inference.training.losses import weighted_log_loss
-from inference.training.run import train_and_save
-from inference.training.sources import PhantomSource
-from inference.training.trainer import StageConfig, TrainConfig, Trainer
-from tests.inference.training_fixtures import write_png_folder
+from inference.ich.checkpoint import load_checkpoint, state_hash
+from inference.ich.evaluation import metrics
+from inference.ich.network import HemorrhageNet, ModelConfig
+from inference.ich.training.augment import AugmentConfig, augment_series
+from inference.ich.training.losses import weighted_log_loss
+from inference.ich.training.run import train_and_save
+from inference.ich.training.sources import PhantomSource
+from inference.ich.training.trainer import StageConfig, TrainConfig, Trainer
+from tests.inference.ich.training_fixtures import write_png_folder
 
 TINY = ModelConfig(encoder_width=4, lstm_hidden=8, input_size=32)
 
@@ -122,7 +122,7 @@ def test_training_is_deterministic(tiny_data, tmp_path: Path) -> None:
 def test_train_and_save_writes_loadable_weights_with_operating_point(tiny_data, tmp_path: Path) -> None:
     train, val = tiny_data
     png = write_png_folder(tmp_path / "png", n=10)
-    from inference.training.sources import PngSource
+    from inference.ich.training.sources import PngSource
 
     weights = train_and_save(tiny_config(), train, val, tmp_path / "out", version="test",
                              extra=PngSource(png, "finetune", input_size=32),
@@ -186,7 +186,7 @@ def test_train_command_refuses_cuda_without_a_gpu(tmp_path: Path) -> None:
 
 
 def test_training_device_names() -> None:
-    from inference.training.trainer import training_device
+    from inference.ich.training.trainer import training_device
 
     assert training_device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError, match="cpu or cuda"):
@@ -209,7 +209,7 @@ def test_train_command_needs_data_for_files(tmp_path: Path) -> None:
 
 def test_train_command_refuses_a_source_without_study_keys(tmp_path: Path) -> None:
     from dicomnode.cli import main
-    from inference.labels import LABELS
+    from inference.ich.labels import LABELS
 
     slices = tmp_path / "slices"
     slices.mkdir()
@@ -269,7 +269,7 @@ def test_train_command_enrichment_needs_phantoms(tmp_path: Path) -> None:
 def test_train_command_adds_real_volumes_by_split_and_rsna_slices_to_validation(tmp_path: Path) -> None:
     from dicomnode.cli import main
 
-    data = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    data = Path(__file__).resolve().parents[3].parent / "shared" / "data"
     if not data.is_dir():
         pytest.skip(f"real data not found at {data}")
     result = CliRunner().invoke(main, [

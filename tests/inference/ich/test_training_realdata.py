@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from inference.checkpoint import SHIPPED_WEIGHTS, load_model, sidecar_path
-from inference.evaluation.metrics import roc_auc
-from inference.evaluation.predict import predict_source
-from inference.labels import ANY_INDEX
-from inference.training.sources import PngSource
+from inference.ich.checkpoint import SHIPPED_WEIGHTS, load_model, sidecar_path
+from inference.ich.evaluation.metrics import roc_auc
+from inference.ich.evaluation.predict import predict_source
+from inference.ich.labels import ANY_INDEX
+from inference.ich.training.sources import PngSource
 
-KITAMURA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "head-ct-kitamura"
+KITAMURA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "head-ct-kitamura"
 
 pytestmark = [
     pytest.mark.realdata,

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.labels import ANY_INDEX, LABELS
-from inference.training.dicom_sources import Cq500Source, RsnaSource, read_cq500_reads
-from inference.training.factory import Concat, Subset, build_source, hashed_split, parse_range
-from inference.training.sources import PhantomSource, PngSource, png_to_hu, split_ids
-from tests.inference.training_fixtures import write_cq500_folder, write_png_folder, write_rsna_folder
+from inference.ich.labels import ANY_INDEX, LABELS
+from inference.ich.training.dicom_sources import Cq500Source, RsnaSource, read_cq500_reads
+from inference.ich.training.factory import Concat, Subset, build_source, hashed_split, parse_range
+from inference.ich.training.sources import PhantomSource, PngSource, png_to_hu, split_ids
+from tests.inference.ich.training_fixtures import write_cq500_folder, write_png_folder, write_rsna_folder
 
 pytestmark = pytest.mark.filterwarnings("ignore:Invalid value for VR UI")  # RSNA SOP Instance UIDs are "ID_..."
 

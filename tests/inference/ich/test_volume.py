@@ -15,7 +15,7 @@ from inference.errors import (
     NonAxialError,
     VolumeError,
 )
-from inference.volume import Volume
+from inference.ich.volume import Volume
 from tests.factories import ct_slice
 
 

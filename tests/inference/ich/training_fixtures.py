@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 
-from inference.labels import LABELS
-from inference.phantoms import generate_study, write_dicom
+from inference.ich.labels import LABELS
+from inference.ich.phantoms import generate_study, write_dicom
 
 READ_CLASSES = ("ICH", "IPH", "IVH", "SDH", "EDH", "SAH")
 
