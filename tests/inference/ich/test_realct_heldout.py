@@ -14,7 +14,7 @@ from inference.ich.realct.heldout_lesions import make_heldout_lesion
 from inference.ich.realct.heldout_source import HeldOutInsertionSource
 from inference.ich.realct.lesions import SUBTYPES, make_lesion
 from inference.ich.realct.source import SPLITS, RealInsertionSource
-from tests.inference.test_realct import ALLOWED, REAL_CT, _synthetic_head
+from tests.inference.ich.test_realct import ALLOWED, REAL_CT, _synthetic_head
 
 TRAINING_MODULES = ("inference.ich.training.run", "inference.ich.training.trainer", "inference.ich.training.factory", "inference.ich.realct.source", "dicomnode.cli.train")
 
