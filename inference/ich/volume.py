@@ -46,6 +46,14 @@ from inference.errors import (
     PixelDecodeError,
     VolumeError,
 )
+from inference.slice_geometry import (
+    header_slice_spacing,
+    obliquity_degrees,
+    orientation_spread,
+    slice_normal,
+    sort_along_normal,
+    stack_tilt_degrees,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +134,7 @@ class Volume:
         _check_same_series(datasets)
         orientation = _common_orientation(datasets)
         normal = _oriented_normal(orientation)
-        obliquity = float(np.degrees(np.arccos(min(1.0, abs(normal[2])))))
+        obliquity = obliquity_degrees(normal)
         if obliquity > max_obliquity_degrees:
             raise NonAxialError(
                 f"ImageOrientationPatient {orientation.ravel().round(3).tolist()} gives a slice normal "
@@ -134,9 +142,8 @@ class Volume:
                 f"{max_obliquity_degrees:g} degrees"
             )
         positions = np.array([_vector(ds, "ImagePositionPatient", 3) for ds in datasets])
-        depth = positions @ normal
-        order = np.argsort(depth, kind="stable")
-        positions, depth = positions[order], depth[order]
+        order, depth = sort_along_normal(positions, normal)
+        positions = positions[order]
         ordered = [datasets[i] for i in order]
         if len(ordered) > 1 and np.any(np.diff(depth) < 1e-4):
             dup = ordered[int(np.argmin(np.diff(depth)))]
@@ -146,7 +153,7 @@ class Volume:
             )
         hu = _stack_hu(ordered)
         row_spacing, col_spacing = _vector(ordered[0], "PixelSpacing", 2)
-        slice_spacing = float(np.median(np.diff(depth))) if len(ordered) > 1 else _single_thickness(ordered[0])
+        slice_spacing = float(np.median(np.diff(depth))) if len(ordered) > 1 else header_slice_spacing(ordered[0], SINGLE_SLICE_MM)
         volume = cls(
             hu=hu,
             spacing=(slice_spacing, float(row_spacing), float(col_spacing)),
@@ -197,7 +204,7 @@ def _vector(ds: Dataset, keyword: str, length: int) -> np.ndarray:
 
 def _common_orientation(datasets: Sequence[Dataset]) -> np.ndarray:
     orientations = np.array([_vector(ds, "ImageOrientationPatient", 6) for ds in datasets])
-    spread = np.abs(orientations - orientations[0]).max()
+    spread = orientation_spread(orientations)
     if spread > ORIENTATION_TOLERANCE:
         raise InconsistentSeriesError(
             f"ImageOrientationPatient differs between slices by up to {spread:.4f}; "
@@ -214,26 +221,18 @@ def _common_orientation(datasets: Sequence[Dataset]) -> np.ndarray:
 
 
 def _oriented_normal(orientation: np.ndarray) -> np.ndarray:
-    normal = np.cross(orientation[0], orientation[1])
-    normal /= np.linalg.norm(normal)
-    return -normal if normal[2] < 0 else normal
-
-
-def _single_thickness(ds: Dataset) -> float:
-    for keyword in ("SpacingBetweenSlices", "SliceThickness"):
-        value = ds.get(keyword)
-        if value not in (None, ""):
-            return float(value)
-    return SINGLE_SLICE_MM
+    normal = slice_normal(orientation[0], orientation[1])
+    if normal is None:  # _common_orientation refuses parallel direction cosines
+        raise GeometryError(f"ImageOrientationPatient {orientation.ravel().tolist()} has parallel direction cosines")
+    return normal
 
 
 def _tilt(positions: np.ndarray, normal: np.ndarray, first: Dataset) -> float:
-    if len(positions) < 2:
+    tilt = stack_tilt_degrees(positions, normal)
+    if tilt is None:
         value = first.get("GantryDetectorTilt")
         return float(value) if value not in (None, "") else 0.0
-    stack = positions[-1] - positions[0]
-    cosine = abs(float(stack @ normal)) / float(np.linalg.norm(stack))
-    return float(np.degrees(np.arccos(min(1.0, cosine))))
+    return tilt
 
 
 def _matrix(ds: Dataset) -> tuple[int, int]:
