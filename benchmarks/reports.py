@@ -32,7 +32,8 @@ import pydicom
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dicomnode.pipelines.ich_ct.context import order_datasets, with_type2_present  # noqa: E402
+from dicomnode.pipelines.ich_ct.context import order_datasets  # noqa: E402
+from dicomnode.results.sources import with_type2_present  # noqa: E402
 from dicomnode.pipelines.ich_ct.results import (  # noqa: E402
     ReportContext,
     build_results,
