@@ -52,3 +52,25 @@ def test_model_card_names_the_weights_and_its_limits() -> None:
     assert info.model_hash[:16] in card
     assert "not for diagnostic use" in card.lower()
     assert "dicomnode model evaluate" in card and "dicomnode train" in card
+
+
+def test_shipped_weights_give_one_prediction_on_torch_and_onnxruntime(tmp_path: Path) -> None:
+    """The two CPU sessions of the predictor, on a phantom bleed read back from DICOM, agree to float precision."""
+    import numpy as np
+    import pydicom
+
+    from inference.ich.phantoms import generate_study
+    from inference.ich.phantoms.dicom_writer import write_dicom
+    from inference.ich.sessions import build_predictor
+    from inference.ich.volume import Volume
+
+    files = write_dicom(generate_study(4242, subtype="IPH", n_slices=20, size=256), tmp_path / "study")
+    volume = Volume.from_datasets([pydicom.dcmread(f) for f in files])
+    net, info = load_model(None)
+    by_torch, by_ort = (build_predictor(net, info, backend=backend, device="cpu", cache_dir=tmp_path / "cache").predict(volume)
+                        for backend in ("torch", "onnxruntime"))
+    assert (by_torch.backend, by_ort.backend) == ("torch:cpu", "onnxruntime:CPUExecutionProvider")
+    assert by_torch.study_probs[0] > info.threshold  # the bleed is found, so the comparison covers a positive study
+    assert np.abs(by_torch.slice_probs - by_ort.slice_probs).max() <= 1e-4
+    assert np.abs(by_torch.study_probs - by_ort.study_probs).max() <= 1e-4
+    assert np.abs(by_torch.saliency - by_ort.saliency).max() <= 1e-3
