@@ -128,8 +128,8 @@ def main() -> None:
 
     from inference.ich.benchmark import format_table
     from inference.ich.checkpoint import load_model
-    from inference.runtime.backends import available_backends, resolve_device
     from inference.ich.export import cached_onnx
+    from inference.runtime.backends import available_backends, resolve_device
 
     with tempfile.TemporaryDirectory(prefix="dicomnode-bench-") as tmp:
         cache_dir = Path(tmp) / "cache"

@@ -42,9 +42,9 @@ from dicomnode.pipelines.ich_ct.results import (  # noqa: E402
     build_sr,
     locate,
 )
-from inference.ich.sessions import create_predictor  # noqa: E402
 from inference.ich.intracranial import intracranial_slice_mask  # noqa: E402
 from inference.ich.prediction import Prediction  # noqa: E402
+from inference.ich.sessions import create_predictor  # noqa: E402
 from inference.ich.volume import Volume  # noqa: E402
 
 CQ500 = ROOT.parent / "shared" / "data" / "cq500-ct0" / "series"

@@ -59,8 +59,8 @@ def evaluate(source: str, data: Path | None, seeds: str, size: int, slices: int 
     setup_logging()
     import torch
 
-    from inference.ich.checkpoint import load_model, sidecar_path
     from inference.errors import InferenceError
+    from inference.ich.checkpoint import load_model, sidecar_path
     from inference.ich.evaluation.predict import predict_source
     from inference.ich.evaluation.report import (
         evaluate_predictions,

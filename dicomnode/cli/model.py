@@ -19,13 +19,13 @@ from pydicom.errors import InvalidDicomError
 
 from dicomnode.cli.options import config_option, load_or_exit, setup_logging
 from dicomnode.config import InferenceSection
-from inference.ich.checkpoint import ModelInfo, load_model
-from inference.ich.sessions import build_predictor
-from inference.ich.predictor import Predictor
-from inference.runtime.backends import BACKENDS, available_backends, resolve_device, select_backend
 from inference.errors import InferenceError
+from inference.ich.checkpoint import ModelInfo, load_model
 from inference.ich.labels import LABELS
+from inference.ich.predictor import Predictor
+from inference.ich.sessions import build_predictor
 from inference.ich.volume import Volume
+from inference.runtime.backends import BACKENDS, available_backends, resolve_device, select_backend
 
 logger = logging.getLogger(__name__)
 

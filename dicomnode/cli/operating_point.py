@@ -40,8 +40,8 @@ def operating_point(weights: Path, source: str, data: Path | None, seeds: str, s
     setup_logging()
     import torch
 
-    from inference.ich.checkpoint import load_checkpoint, sidecar_path
     from inference.errors import InferenceError
+    from inference.ich.checkpoint import load_checkpoint, sidecar_path
     from inference.ich.evaluation.operating_point import POINT_KEYS, operating_points, record_operating_points
     from inference.ich.training.factory import build_source
 

@@ -23,8 +23,8 @@ import onnx.compose
 import onnx.utils
 import torch
 
-from inference.ich.checkpoint import ModelInfo
 from inference.errors import ExportError
+from inference.ich.checkpoint import ModelInfo
 from inference.ich.network import EncoderGraph, HemorrhageNet, SequenceGraph
 
 logger = logging.getLogger(__name__)

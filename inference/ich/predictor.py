@@ -18,14 +18,14 @@ import time
 import numpy as np
 import torch
 
-from inference.ich.checkpoint import ModelInfo
 from inference.errors import EngineError, InferenceError
+from inference.ich.checkpoint import ModelInfo
 from inference.ich.export import FEATURES_NAME, INPUT_NAME
 from inference.ich.postprocess import restrict_to_brain, series_intracranial_mask
 from inference.ich.prediction import Prediction
 from inference.ich.preprocess import preprocess
-from inference.runtime.session import Session
 from inference.ich.volume import Volume
+from inference.runtime.session import Session
 
 logger = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ from pathlib import Path
 import onnx
 import torch
 
-from inference.ich.checkpoint import ModelInfo, load_model
 from inference.errors import BackendUnavailableError, EngineError, InferenceError
+from inference.ich.checkpoint import ModelInfo, load_model
 from inference.ich.export import FEATURES_NAME, INPUT_NAME, MAX_SLICES, cached_onnx, split_model
 from inference.ich.network import HemorrhageNet
 from inference.ich.predictor import DEFAULT_BATCH_SIZE, ENCODER_OUTPUTS, SEQUENCE_OUTPUTS, Predictor
-from inference.runtime.backends import default_cache_dir, resolve_device, select_backend
 from inference.ich.triton_repository import DEFAULT_PREFIX, SEQUENCE_OPT_SLICES, model_names
+from inference.runtime.backends import default_cache_dir, resolve_device, select_backend
 
 logger = logging.getLogger(__name__)
 

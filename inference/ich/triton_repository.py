@@ -32,8 +32,8 @@ from pathlib import Path
 import onnx
 
 from inference.ich.checkpoint import ModelInfo, load_model
-from inference.ich.predictor import DEFAULT_BATCH_SIZE
 from inference.ich.export import FEATURES_NAME, INPUT_NAME, MAX_SLICES, export_model, split_model
+from inference.ich.predictor import DEFAULT_BATCH_SIZE
 from inference.runtime.triton_config import MODEL_FILES, ModelSpec, render, spec_from_onnx
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ import onnx
 import pytest
 
 from inference.ich.export import FEATURES_NAME, INPUT_NAME, split_model
-from inference.runtime.triton_config import ModelSpec, TensorSpec, parse_config, parse_pbtxt, render, spec_from_json, spec_from_onnx
 from inference.ich.triton_repository import main, model_names, write_repository
+from inference.runtime.triton_config import ModelSpec, TensorSpec, parse_config, parse_pbtxt, render, spec_from_json, spec_from_onnx
 from tests.deploy.conftest import DEPLOY
 from tests.deploy.kserve_standin import read_config
 

@@ -15,11 +15,11 @@ import numpy as np
 import onnx
 import pytest
 
-from inference.ich.sessions import build_predictor, onnxruntime_predictor, triton_predictor
 from inference.errors import BackendUnavailableError, EngineError
 from inference.ich.network.model import HemorrhageNet
-from inference.runtime.triton_session import TritonSession, import_tritonclient, split_url
+from inference.ich.sessions import build_predictor, onnxruntime_predictor, triton_predictor
 from inference.ich.volume import Volume
+from inference.runtime.triton_session import TritonSession, import_tritonclient, split_url
 from tests.deploy.kserve_standin import KServeStandIn
 from tests.factories import ct_slice
 

@@ -23,8 +23,8 @@ import pytest
 from pydicom.dataset import Dataset
 
 from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
-from inference.ich.sessions import create_predictor
 from inference.ich.prediction import Prediction
+from inference.ich.sessions import create_predictor
 from inference.ich.volume import Volume
 from tests.conftest import SHARED_DATA
 from tests.dicomnode.pipelines.ich_ct.helpers import WHEN, lesion_case, phantom_series

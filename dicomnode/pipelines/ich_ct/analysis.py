@@ -24,8 +24,8 @@ from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
 from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
 from dicomnode.pipelines.ich_ct.sources import complete_headers
 from dicomnode.workers.step import AnalysisOutcome, StepContext, elapsed_ms, load_series, store_results
-from inference.ich.domain import assess_domain
 from inference.errors import VolumeError
+from inference.ich.domain import assess_domain
 from inference.ich.postprocess import series_intracranial_mask
 from inference.ich.volume import Volume
 

@@ -7,8 +7,8 @@ import threading
 from functools import cached_property
 
 from dicomnode.config import Config
-from inference.ich.sessions import create_predictor
 from inference.ich.predictor import Predictor
+from inference.ich.sessions import create_predictor
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from inference.errors import WeightsError
 from inference.ich.checkpoint import (
     UNTRAINED_VERSION,
     load_checkpoint,
@@ -15,7 +16,6 @@ from inference.ich.checkpoint import (
     save_checkpoint,
     state_hash,
 )
-from inference.errors import WeightsError
 from inference.ich.network import HemorrhageNet, ModelConfig
 
 

@@ -9,13 +9,13 @@ import numpy as np
 import onnx
 import pytest
 
-from inference.ich.sessions import build_predictor, onnxruntime_predictor, torch_predictor
 from inference.errors import BackendUnavailableError, EngineError
 from inference.ich.evaluation.calibration import Calibration
 from inference.ich.export import OUTPUT_NAMES, model_metadata, split_model
 from inference.ich.labels import LABELS
-from inference.runtime.backends import select_backend
+from inference.ich.sessions import build_predictor, onnxruntime_predictor, torch_predictor
 from inference.ich.volume import Volume
+from inference.runtime.backends import select_backend
 
 
 def _volume(make_series, n: int, size: int = 96) -> Volume:

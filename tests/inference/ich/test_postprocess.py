@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.ich.sessions import build_predictor
 from inference.ich.phantoms import generate_study
 from inference.ich.postprocess import GATE_CM2, restrict_to_brain, series_intracranial_mask, slice_gate
 from inference.ich.prediction import Prediction
+from inference.ich.sessions import build_predictor
 from inference.ich.volume import Volume
 
 SPACING = (5.0, 1.0, 1.0)

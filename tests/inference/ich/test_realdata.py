@@ -6,9 +6,9 @@ import numpy as np
 import pydicom
 import pytest
 
-from inference.ich.sessions import build_predictor
 from inference.errors import InconsistentSeriesError
 from inference.ich.preprocess import preprocess
+from inference.ich.sessions import build_predictor
 from inference.ich.volume import Volume
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
