@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 from db import outbox as q  # noqa: E402
 from db.jobs import Job  # noqa: E402
 from db.models import Instance  # noqa: E402
-from inference.phantoms.dicom_writer import write_dicom  # noqa: E402
-from inference.phantoms.study import generate_study  # noqa: E402
+from inference.ich.phantoms.dicom_writer import write_dicom  # noqa: E402
+from inference.ich.phantoms.study import generate_study  # noqa: E402
 from tests.integration.dcmtk import storescu  # noqa: E402
 from tests.integration.orthanc import Orthanc  # noqa: E402
 from tests.node_process import NodeProcess  # noqa: E402

@@ -33,7 +33,7 @@ def write_study(folder: Path, slices: int = 40, size: int = 512) -> Path:
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-    from inference.benchmark import synthetic_volume
+    from inference.ich.benchmark import synthetic_volume
 
     volume = synthetic_volume(slices, size)
     series_uid = generate_uid()
@@ -62,12 +62,12 @@ def worker(study: Path, backend: str, cache_dir: Path, repeats: int) -> dict[str
     """Time one engine on one study in this process; return the best of ``repeats``."""
     import pydicom
 
-    from inference.checkpoint import load_model
-    from inference.engines import build_engine
-    from inference.volume import Volume
+    from inference.ich.checkpoint import load_model
+    from inference.ich.sessions import build_predictor
+    from inference.ich.volume import Volume
 
     net, info = load_model(None)
-    engine = build_engine(net, info, backend=backend, device="auto", cache_dir=cache_dir)
+    engine = build_predictor(net, info, backend=backend, device="auto", cache_dir=cache_dir)
     files = sorted(study.glob("*.dcm"))
     warm = Volume.from_datasets([pydicom.dcmread(path) for path in files[:16]])
     engine.predict(warm)
@@ -126,10 +126,10 @@ def main() -> None:
 
     import torch
 
-    from inference.benchmark import format_table
-    from inference.checkpoint import load_model
-    from inference.engines import available_backends, resolve_device
-    from inference.export import cached_onnx
+    from inference.ich.benchmark import format_table
+    from inference.ich.checkpoint import load_model
+    from inference.ich.export import cached_onnx
+    from inference.runtime.backends import available_backends, resolve_device
 
     with tempfile.TemporaryDirectory(prefix="dicomnode-bench-") as tmp:
         cache_dir = Path(tmp) / "cache"

@@ -1,9 +1,9 @@
-"""Intracranial-mask benchmark: :func:`inference.intracranial.intracranial_mask` on the CQ500 series.
+"""Intracranial-mask benchmark: :func:`inference.ich.intracranial.intracranial_mask` on the CQ500 series.
 
-Times the mask on the planes that :func:`inference.postprocess.series_intracranial_mask` computes (every
+Times the mask on the planes that :func:`inference.ich.postprocess.series_intracranial_mask` computes (every
 plane at most 2.5 mm apart: 60 of the 238 512x512 slices), median of ``--repeats`` runs, in one process
 with one thread. With ``--reference FILE`` (an earlier ``intracranial.py``, e.g. from
-``git show REV:inference/intracranial.py``) it times that too in the same run, prints the ratio and how
+``git show REV:inference/ich/intracranial.py``) it times that too in the same run, prints the ratio and how
 many voxels and slices the two masks differ on; ``--real-ct`` adds that count on every slice of each
 ``../shared/data/real-ct`` volume.
 
@@ -31,7 +31,7 @@ MaskFn = Callable[[np.ndarray, tuple[float, float, float]], np.ndarray]
 
 
 def _planes(hu: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
-    from inference.postprocess import MASK_PLANE_GAP_MM
+    from inference.ich.postprocess import MASK_PLANE_GAP_MM
 
     step = max(1, int(MASK_PLANE_GAP_MM // spacing[0]))
     index = sorted(set(range(0, hu.shape[0], step)) | {hu.shape[0] - 1})
@@ -67,8 +67,8 @@ def main() -> None:
     import pydicom
     import torch
 
-    from inference.intracranial import intracranial_mask
-    from inference.volume import Volume
+    from inference.ich.intracranial import intracranial_mask
+    from inference.ich.volume import Volume
 
     torch.set_num_threads(1)
     volume = Volume.from_datasets([pydicom.dcmread(p) for p in sorted(CQ500_SERIES.iterdir())])
@@ -89,8 +89,8 @@ def main() -> None:
 
 
 def _compare_real_ct(reference: MaskFn) -> None:
-    from inference.intracranial import intracranial_mask
-    from inference.realct.loaders import LOADERS, load_real_volume
+    from inference.ich.intracranial import intracranial_mask
+    from inference.ich.realct.loaders import LOADERS, load_real_volume
 
     for name in LOADERS:
         volume = load_real_volume(REAL_CT, name)

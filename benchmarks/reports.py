@@ -10,7 +10,7 @@ threshold and at a low threshold that makes every subtype positive (the most dra
 
 The CQ500 series has no Frame of Reference UID, so the node writes no SEG for it; the SEG rows come from
 the same series with one added (what a conformant scanner sends). The baseline, measured in the same run,
-is building the series' :class:`inference.volume.Volume` (decoding 238 JPEG Lossless slices): the table
+is building the series' :class:`inference.ich.volume.Volume` (decoding 238 JPEG Lossless slices): the table
 gives each time and its ratio to it. Target: total <= 1.5 s on two CPU cores.
 
 Run: ``.venv/bin/python benchmarks/reports.py [--repeat 3]``
@@ -32,7 +32,8 @@ import pydicom
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dicomnode.pipelines.ich_ct.context import order_datasets, with_type2_present  # noqa: E402
+from dicomnode.pipelines.ich_ct.context import order_datasets  # noqa: E402
+from dicomnode.results.sources import with_type2_present  # noqa: E402
 from dicomnode.pipelines.ich_ct.results import (  # noqa: E402
     ReportContext,
     build_results,
@@ -41,10 +42,10 @@ from dicomnode.pipelines.ich_ct.results import (  # noqa: E402
     build_sr,
     locate,
 )
-from inference.engines.factory import create_engine  # noqa: E402
-from inference.intracranial import intracranial_slice_mask  # noqa: E402
-from inference.prediction import Prediction  # noqa: E402
-from inference.volume import Volume  # noqa: E402
+from inference.ich.intracranial import intracranial_slice_mask  # noqa: E402
+from inference.ich.prediction import Prediction  # noqa: E402
+from inference.ich.sessions import create_predictor  # noqa: E402
+from inference.ich.volume import Volume  # noqa: E402
 
 CQ500 = ROOT.parent / "shared" / "data" / "cq500-ct0" / "series"
 
@@ -88,7 +89,7 @@ def main() -> None:
     datasets = [pydicom.dcmread(path) for path in files]
     baseline = median_seconds(lambda: Volume.from_datasets(datasets), args.repeat)
     volume = Volume.from_datasets(datasets)
-    engine = create_engine(backend="torch", device="cpu")
+    engine = create_predictor(backend="torch", device="cpu")
     prediction = engine.predict(volume)
     threshold = engine.info.threshold
     context = ReportContext.for_job(str(datasets[0].SeriesInstanceUID), 1, engine.info.model_hash, threshold)

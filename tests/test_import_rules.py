@@ -1,6 +1,8 @@
 """The import rules of DESIGN.md, read from the source with ``ast``: ``dicomnode -> inference``, ``dicomnode -> db``.
 
 ``inference`` never imports ``dicomnode`` or ``db``; ``db`` never imports ``dicomnode`` or ``inference``. Within
+``inference``, the runtime layer imports no model package and the model packages (``ich``, ``cmb``) do not import
+each other. Within
 ``dicomnode``, a pipeline never imports another pipeline (``ich_ct`` and ``cmb_swi`` share only
 ``dicomnode.results``, the workers and the base), and the shared result helpers import no pipeline.
 Every ``import``/``from ... import`` counts, also inside functions and ``if TYPE_CHECKING:`` blocks, and so
@@ -19,6 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
     "inference": ("dicomnode", "db"),
     "db": ("dicomnode", "inference"),
+    "inference/runtime": ("inference.ich", "inference.cmb"),
+    "inference/ich": ("inference.cmb",),
+    "inference/cmb": ("inference.ich",),
     "dicomnode/results": ("dicomnode.pipelines",),
     "dicomnode/pipelines/cmb_swi": ("dicomnode.pipelines.ich_ct",),
     "dicomnode/pipelines/ich_ct": ("dicomnode.pipelines.cmb_swi",),

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from dicomnode.cli.options import config_option, load_or_exit, require_data, setup_logging
-from inference.training.factory import SOURCES
+from inference.ich.training.factory import SOURCES
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +59,15 @@ def evaluate(source: str, data: Path | None, seeds: str, size: int, slices: int 
     setup_logging()
     import torch
 
-    from inference.checkpoint import load_model, sidecar_path
     from inference.errors import InferenceError
-    from inference.evaluation.predict import predict_source
-    from inference.evaluation.report import (
+    from inference.ich.checkpoint import load_model, sidecar_path
+    from inference.ich.evaluation.predict import predict_source
+    from inference.ich.evaluation.report import (
         evaluate_predictions,
         to_markdown,
         write_report,
     )
-    from inference.training.factory import build_source
+    from inference.ich.training.factory import build_source
 
     torch.set_num_threads(threads)
     section = load_or_exit(config_path).inference

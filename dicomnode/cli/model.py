@@ -19,18 +19,13 @@ from pydicom.errors import InvalidDicomError
 
 from dicomnode.cli.options import config_option, load_or_exit, setup_logging
 from dicomnode.config import InferenceSection
-from inference.checkpoint import ModelInfo, load_model
-from inference.engines import (
-    BACKENDS,
-    Engine,
-    available_backends,
-    build_engine,
-    resolve_device,
-    select_backend,
-)
 from inference.errors import InferenceError
-from inference.labels import LABELS
-from inference.volume import Volume
+from inference.ich.checkpoint import ModelInfo, load_model
+from inference.ich.labels import LABELS
+from inference.ich.predictor import Predictor
+from inference.ich.sessions import build_predictor
+from inference.ich.volume import Volume
+from inference.runtime.backends import BACKENDS, available_backends, resolve_device, select_backend
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +58,10 @@ def read_series(paths: Iterable[Path]) -> list[pydicom.Dataset]:
     return datasets
 
 
-def _engine(section: InferenceSection, backend: str | None) -> tuple[Engine, ModelInfo]:
+def _engine(section: InferenceSection, backend: str | None) -> tuple[Predictor, ModelInfo]:
     try:
         net, info = load_model(section.weights)
-        return build_engine(
+        return build_predictor(
             net, info, backend=backend or section.backend, device=section.device,
             triton_url=section.triton_url, triton_model=section.triton_model,
         ), info
@@ -160,7 +155,7 @@ def info_cmd(config_path: Path | None) -> None:
 def export_cmd(out: Path, config_path: Path | None) -> None:
     """Export the model to ONNX (opset 18, dynamic slice axis) for ONNX Runtime or TensorRT."""
     setup_logging()
-    from inference.export import export_onnx, file_hash
+    from inference.ich.export import export_onnx, file_hash
 
     section = load_or_exit(config_path).inference
     try:
@@ -181,7 +176,7 @@ def export_cmd(out: Path, config_path: Path | None) -> None:
 def benchmark_cmd(slices: int, size: int, repeats: int, backends: tuple[str, ...], config_path: Path | None) -> None:
     """Time each engine on a synthetic volume; ratios are against the torch engine of the same run."""
     setup_logging()
-    from inference.benchmark import format_table, synthetic_volume, time_engine
+    from inference.ich.benchmark import format_table, synthetic_volume, time_engine
 
     section = load_or_exit(config_path).inference
     try:
@@ -190,7 +185,7 @@ def benchmark_cmd(slices: int, size: int, repeats: int, backends: tuple[str, ...
         volume = synthetic_volume(slices, size)
         rows = []
         for backend in backends or available_backends(device):
-            timing = time_engine(build_engine(net, info, backend, device), volume, repeats)
+            timing = time_engine(build_predictor(net, info, backend, device), volume, repeats)
             rows.append(timing.to_dict())
     except InferenceError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from dicomnode.cli.options import require_data, setup_logging
-from inference.evaluation.metrics import MIN_SENSITIVITY
+from inference.ich.evaluation.metrics import MIN_SENSITIVITY
 
 
 @click.command("operating-point")
@@ -40,10 +40,10 @@ def operating_point(weights: Path, source: str, data: Path | None, seeds: str, s
     setup_logging()
     import torch
 
-    from inference.checkpoint import load_checkpoint, sidecar_path
     from inference.errors import InferenceError
-    from inference.evaluation.operating_point import POINT_KEYS, operating_points, record_operating_points
-    from inference.training.factory import build_source
+    from inference.ich.checkpoint import load_checkpoint, sidecar_path
+    from inference.ich.evaluation.operating_point import POINT_KEYS, operating_points, record_operating_points
+    from inference.ich.training.factory import build_source
 
     require_data(source, data)
     torch.set_num_threads(threads)

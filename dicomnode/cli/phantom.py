@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 
 from dicomnode.cli.options import config_option, load_or_exit
-from inference.phantoms import (
+from inference.ich.phantoms import (
     GROUND_TRUTH_NAME,
     generate_study,
     write_dicom,
     write_ground_truth,
 )
-from inference.phantoms.study import REQUESTS
+from inference.ich.phantoms.study import REQUESTS
 
 
 @click.command()

@@ -1,9 +1,9 @@
-"""``dicomnode train``: staged training of the hemorrhage model (see :mod:`inference.training`).
+"""``dicomnode train``: staged training of the hemorrhage model (see :mod:`inference.ich.training`).
 
 Phantoms are split by seed ranges (``--train-seeds``, ``--val-seeds``); the DICOM layouts (rsna, cq500)
 by a hash of each study key (``--val-fraction``); a PNG folder by its fixed finetune/validation split.
 ``--real-ct`` adds the real head-CT volumes with inserted bleeds, split by volume
-(:data:`inference.realct.source.SPLITS`): the training volumes join the training series, the validation
+(:data:`inference.ich.realct.source.SPLITS`): the training volumes join the training series, the validation
 volume joins the validation series (and so the operating points); ``--rsna-slices`` adds labelled real
 slices to the validation series only.
 """
@@ -19,12 +19,12 @@ from typing import TypeVar
 import click
 
 from dicomnode.cli.options import require_data, setup_logging
-from inference.evaluation.metrics import MIN_SENSITIVITY
-from inference.network import ModelConfig
-from inference.phantoms.study import REQUESTS
-from inference.training.factory import SOURCES, Concat, Subset, build_source, hashed_split, parse_range
-from inference.training.sources import DataSource, KeyedSource, PhantomSource, PngSource
-from inference.training.trainer import StageConfig, TrainConfig, training_device
+from inference.ich.evaluation.metrics import MIN_SENSITIVITY
+from inference.ich.network import ModelConfig
+from inference.ich.phantoms.study import REQUESTS
+from inference.ich.training.factory import SOURCES, Concat, Subset, build_source, hashed_split, parse_range
+from inference.ich.training.sources import DataSource, KeyedSource, PhantomSource, PngSource
+from inference.ich.training.trainer import StageConfig, TrainConfig, training_device
 
 T = TypeVar("T")
 
@@ -143,7 +143,7 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
           real_val_seeds: str, rsna_slices: Path | None, version: str, no_progress: bool) -> None:
     """Train the hemorrhage model in three stages and write weights with their operating point."""
     setup_logging()
-    from inference.training.run import train_and_save
+    from inference.ich.training.run import train_and_save
 
     require_data(source, data)
     if workers > 1 and (source != "phantoms" or cache is None):
@@ -173,14 +173,14 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
     natural_train = len(train_src)
     real_train = real_val = rsna_val = None
     if real_ct is not None:
-        from inference.realct.source import SPLITS, RealInsertionSource
+        from inference.ich.realct.source import SPLITS, RealInsertionSource
 
         real_train = RealInsertionSource(real_ct, SPLITS["train"], parse_range(real_seeds), input_size=input_size,
                                          cache_dir=cache)
         real_val = RealInsertionSource(real_ct, SPLITS["validation"], parse_range(real_val_seeds),
                                        input_size=input_size, cache_dir=cache, reslice=False)
     if rsna_slices is not None:
-        from inference.realct.rsna_slices import RsnaSliceSource
+        from inference.ich.realct.rsna_slices import RsnaSliceSource
 
         rsna_val = RsnaSliceSource(rsna_slices, input_size=input_size)
     if enriched or real_train is not None:

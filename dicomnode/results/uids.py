@@ -35,7 +35,7 @@ class ResultUids:
     job_version : int or str
         The job's version of that series (a new version, e.g. after more slices arrived, gives new UIDs).
     model_hash : str
-        sha256 of the model's weights (:attr:`inference.checkpoint.ModelInfo.model_hash`): another model
+        sha256 of the model's weights (:attr:`inference.ich.checkpoint.ModelInfo.model_hash`): another model
         gives other results, hence other instances.
     """
 

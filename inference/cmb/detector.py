@@ -26,12 +26,14 @@ import torch
 from scipy import ndimage
 
 from inference.cmb.candidates import ScreeningParams, local_background, screen
+from inference.cmb.classifier import INPUT_NAME, OUTPUT_NAME, classifier_session
 from inference.cmb.errors import SwiInputError
 from inference.cmb.location import BrainEllipsoid, LocationClass
 from inference.cmb.network import CmbResNet3d
 from inference.cmb.patches import extract_patches
 from inference.cmb.preprocess import prepare
 from inference.errors import WeightsError
+from inference.runtime.session import Session
 
 NMS_MM = 6.0
 MODEL_NAME = "cmb-resnet3d"
@@ -52,9 +54,10 @@ class Microbleed:
 
 @dataclass
 class CmbModel:
-    """The classifier with its operating threshold and identity."""
+    """The classifier (the network and the runtime session that runs it) with its operating threshold and identity."""
 
     network: CmbResNet3d
+    session: Session
     threshold: float
     name: str = MODEL_NAME
     version: str = MODEL_VERSION
@@ -74,8 +77,11 @@ class DetectionResult:
     notes: list[str] = field(default_factory=list)
 
 
-def load_model(path: Path | None = None) -> CmbModel:
-    """Load the shipped (or the given) checkpoint; :class:`WeightsError` when missing or incompatible."""
+def load_model(path: Path | None = None, backend: str = "torch", device: str = "cpu") -> CmbModel:
+    """Load the shipped (or the given) checkpoint; :class:`WeightsError` when missing or incompatible.
+
+    The classifier runs on ``backend`` (``torch`` or ``onnxruntime``, :func:`inference.cmb.classifier.classifier_session`).
+    """
     path = path or DEFAULT_WEIGHTS
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -88,7 +94,8 @@ def load_model(path: Path | None = None) -> CmbModel:
     sidecar = path.with_suffix(".json")
     if sidecar.exists():
         version = str(json.loads(sidecar.read_text()).get("version", MODEL_VERSION))
-    return CmbModel(network=network, threshold=float(checkpoint["threshold"]), version=version)
+    return CmbModel(network=network, session=classifier_session(network, backend, device),
+                    threshold=float(checkpoint["threshold"]), version=version)
 
 
 def non_max_suppression(points_mm: np.ndarray, scores: np.ndarray, radius_mm: float) -> np.ndarray:
@@ -153,9 +160,8 @@ def detect(magnitude: np.ndarray, phase: np.ndarray | None, spacing_mm: tuple[fl
     voxels = [c.voxel for c in candidates]
     probabilities = np.zeros(len(voxels), dtype=np.float32)
     if voxels:
-        x = torch.from_numpy(extract_patches(prep.swi, prep.hp_phase, voxels))
-        with torch.inference_mode():
-            probabilities = torch.sigmoid(model.network(x)).numpy()
+        patches = extract_patches(prep.swi, prep.hp_phase, voxels)
+        probabilities = model.session.run({INPUT_NAME: patches})[OUTPUT_NAME]
     t3 = time.perf_counter()
     chosen = np.nonzero(probabilities >= model.threshold)[0]
     grid_mm = np.asarray(voxels, dtype=np.float64).reshape(-1, 3)[chosen] * np.asarray(prep.spacing_mm)

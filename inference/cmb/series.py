@@ -32,6 +32,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import MRImageStorage
 
 from inference.cmb.errors import SwiInputError
+from inference.slice_geometry import median_step, orientation_spread, slice_normal, sort_along_normal, uniform_steps
 
 logger = logging.getLogger(__name__)
 
@@ -89,20 +90,22 @@ def _geometry(datasets: list[Dataset], what: str) -> tuple[list[Dataset], np.nda
     except (AttributeError, TypeError, ValueError) as exc:
         raise SwiInputError("geometry", f"{what}: Image Position/Orientation (Patient), Pixel Spacing, Rows or "
                                         f"Columns missing or malformed ({exc})") from exc
-    if len(shapes) != 1 or np.abs(orientations - iop).max() > 1e-4:
+    if len(shapes) != 1 or orientation_spread(orientations) > 1e-4:
         raise SwiInputError("geometry", f"{what}: slices differ in Rows/Columns or Image Orientation (Patient)")
     row_dir, col_dir = iop[:3], iop[3:]
-    normal = np.cross(row_dir, col_dir)
-    order = np.argsort(positions @ normal)
+    normal = slice_normal(row_dir, col_dir, towards_head=False)
+    if normal is None:
+        raise SwiInputError("geometry", f"{what}: Image Orientation (Patient) has parallel direction cosines")
+    order, depth = sort_along_normal(positions, normal)
     datasets = [datasets[i] for i in order]
     positions = positions[order]
     if len(datasets) < 2:
         raise SwiInputError("geometry", f"{what}: one slice only; a volume needs at least two")
-    steps = np.diff(positions @ normal)
+    steps = np.diff(depth)
     if steps.min() < 1e-3:
         raise SwiInputError("geometry", f"{what}: two slices share one Image Position (Patient)")
-    step = float(np.median(steps))
-    if steps.max() > 1.5 * step or steps.min() < step / 1.5:
+    step = median_step(steps)
+    if not uniform_steps(steps, step, 1.5):
         raise SwiInputError("geometry", f"{what}: slices are not equally spaced (steps {steps.min():.2f}-"
                                         f"{steps.max():.2f} mm)")
     thickness = float(getattr(datasets[0], "SliceThickness", 0) or 0)

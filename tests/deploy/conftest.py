@@ -28,8 +28,8 @@ def interpolate(value: Any) -> Any:
 @pytest.fixture(scope="session")
 def exported() -> tuple[onnx.ModelProto, Any]:
     """The model the node serves by default (shipped weights, else the seeded random init), exported once."""
-    from inference.checkpoint import load_model
-    from inference.export import export_model
+    from inference.ich.checkpoint import load_model
+    from inference.ich.export import export_model
 
     net, info = load_model()
     return export_model(net, info), info
@@ -38,7 +38,7 @@ def exported() -> tuple[onnx.ModelProto, Any]:
 @pytest.fixture(scope="session")
 def repository(exported, tmp_path_factory) -> Path:
     """An ONNX Triton repository of the exported model, with its identity, as a node operator writes it."""
-    from inference.triton_repository import write_repository
+    from inference.ich.triton_repository import write_repository
 
     model, info = exported
     out = tmp_path_factory.mktemp("triton") / "models"

@@ -1,7 +1,7 @@
 """A stand-in for Triton's HTTP endpoint: the KServe v2 inference protocol subset ``tritonclient`` uses.
 
 Not Triton: a small threaded HTTP server that serves a model repository written by
-:mod:`inference.triton_repository` by running each ``<name>/1/model.onnx`` with ONNX Runtime, and answers
+:mod:`inference.ich.triton_repository` by running each ``<name>/1/model.onnx`` with ONNX Runtime, and answers
 
 - ``GET /v2/health/ready``, ``GET /v2/health/live``
 - ``GET /v2/models/<name>/ready``, ``GET /v2/models/<name>`` (metadata), ``GET /v2/models/<name>/config``

@@ -186,7 +186,7 @@ def test_triton_serves_the_repository_its_init_container_writes():
     [init] = spec["initContainers"]
     [server] = spec["containers"]
     out = init["command"][init["command"].index("--out") + 1]
-    assert init["command"][:3] == ["python", "-m", "inference.triton_repository"]
+    assert init["command"][:3] == ["python", "-m", "inference.ich.triton_repository"]
     init_mounts = {m["mountPath"]: m["name"] for m in init["volumeMounts"]}
     server_mounts = {m["name"]: m["mountPath"] for m in server["volumeMounts"]}
     repository = next(a.split("=", 1)[1] for a in server["command"] if a.startswith("--model-repository="))

@@ -7,9 +7,9 @@ from pathlib import Path
 import onnx
 import pytest
 
-from inference.export import FEATURES_NAME, INPUT_NAME, split_model
-from inference.triton_config import ModelSpec, TensorSpec, parse_config, parse_pbtxt, render, spec_from_json, spec_from_onnx
-from inference.triton_repository import main, model_names, write_repository
+from inference.ich.export import FEATURES_NAME, INPUT_NAME, split_model
+from inference.ich.triton_repository import main, model_names, write_repository
+from inference.runtime.triton_config import ModelSpec, TensorSpec, parse_config, parse_pbtxt, render, spec_from_json, spec_from_onnx
 from tests.deploy.conftest import DEPLOY
 from tests.deploy.kserve_standin import read_config
 
@@ -55,7 +55,7 @@ def test_shipped_files_are_exactly_what_the_writer_produces(exported, tmp_path, 
     assert len(written) == 2
     for path in written:
         shipped = SHIPPED[platform] / path.parent.name / "config.pbtxt"
-        assert path.read_text() == shipped.read_text(), f"regenerate {shipped} with python -m inference.triton_repository"
+        assert path.read_text() == shipped.read_text(), f"regenerate {shipped} with python -m inference.ich.triton_repository"
 
 
 def test_repository_with_models_carries_identity_and_loadable_onnx(repository, exported):
@@ -81,7 +81,7 @@ def test_tensorrt_repository_writes_parts_and_trtexec_profiles(exported, tmp_pat
 
 
 def test_cli_writes_the_shipped_configs(exported, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("inference.triton_repository.export_model", lambda net, info: exported[0])
+    monkeypatch.setattr("inference.ich.triton_repository.export_model", lambda net, info: exported[0])
     assert main(["--out", str(tmp_path), "--config-only"]) == 0
     printed = capsys.readouterr().out.split()
     assert sorted(Path(p).parent.name for p in printed) == ["ich_encoder", "ich_sequence"]

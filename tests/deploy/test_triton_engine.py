@@ -1,7 +1,7 @@
 """The Triton engine against a KServe v2 stand-in server (ONNX Runtime behind HTTP; no Triton here).
 
 The stand-in (:mod:`tests.deploy.kserve_standin`) speaks the protocol subset tritonclient uses and runs
-the repository written by :mod:`inference.triton_repository`; so these tests exercise the engine's real
+the repository written by :mod:`inference.ich.triton_repository`; so these tests exercise the engine's real
 HTTP requests and responses, the repository's model files and its configuration, but not Triton itself.
 """
 
@@ -15,16 +15,11 @@ import numpy as np
 import onnx
 import pytest
 
-from inference.engines import build_engine
-from inference.engines.onnx_engine import OnnxRuntimeEngine
-from inference.engines.triton_engine import (
-    TritonEngine,
-    _import_tritonclient,
-    split_url,
-)
 from inference.errors import BackendUnavailableError, EngineError
-from inference.network.model import HemorrhageNet
-from inference.volume import Volume
+from inference.ich.network.model import HemorrhageNet
+from inference.ich.sessions import build_predictor, onnxruntime_predictor, triton_predictor
+from inference.ich.volume import Volume
+from inference.runtime.triton_session import TritonSession, import_tritonclient, split_url
 from tests.deploy.kserve_standin import KServeStandIn
 from tests.factories import ct_slice
 
@@ -53,10 +48,10 @@ def server(repository):
 def test_triton_engine_equals_onnxruntime_engine(server, repository, exported):
     _, info = exported
     volume = _volume(4)
-    triton = TritonEngine(info, server.url, batch_size=3)
+    triton = triton_predictor(info, server.url, batch_size=3)
     server.requests.clear()
     got = triton.predict(volume)
-    local = OnnxRuntimeEngine(_whole_model_file(repository, exported), info, batch_size=3, threads=1)
+    local = onnxruntime_predictor(_whole_model_file(repository, exported), info, batch_size=3, threads=1)
     want = local.predict(volume)
     assert np.abs(got.slice_probs - want.slice_probs).max() <= 1e-4
     assert np.abs(got.study_probs - want.study_probs).max() <= 1e-4
@@ -73,12 +68,12 @@ def test_triton_engine_equals_onnxruntime_engine(server, repository, exported):
 
 
 def test_factory_builds_the_triton_backend_without_a_local_device(server, exported):
-    from inference.checkpoint import load_model
+    from inference.ich.checkpoint import load_model
 
     net, info = load_model()
-    engine = build_engine(net, info, backend="triton", device="cuda", triton_url=server.url, triton_model="ich")
-    assert isinstance(engine, TritonEngine)
-    assert engine.served["ich_encoder"].platform == "onnxruntime_onnx"
+    engine = build_predictor(net, info, backend="triton", device="cuda", triton_url=server.url, triton_model="ich")
+    assert isinstance(engine.encoder, TritonSession) and engine.description == f"triton:{server.url.split('://')[1]}/ich"
+    assert engine.encoder.served.platform == "onnxruntime_onnx"
 
 
 def test_config_accepts_the_triton_backend(monkeypatch):
@@ -93,7 +88,7 @@ def test_config_accepts_the_triton_backend(monkeypatch):
 def test_served_model_hash_must_match_the_loaded_weights(server, exported):
     other = dataclasses.replace(exported[1], model_hash="0" * 64)
     with pytest.raises(BackendUnavailableError, match="regenerate the model repository"):
-        TritonEngine(other, server.url)
+        triton_predictor(other, server.url)
 
 
 def test_wrong_interface_is_refused(repository, exported):
@@ -103,12 +98,12 @@ def test_wrong_interface_is_refused(repository, exported):
     config["output"] = config["output"][:1]
     with KServeStandIn(repository, {"ich_sequence": config}) as stand_in:
         with pytest.raises(BackendUnavailableError, match="ich_sequence.*outputs"):
-            TritonEngine(exported[1], stand_in.url)
+            triton_predictor(exported[1], stand_in.url)
 
 
 def test_unknown_model_prefix_is_refused(server, exported):
     with pytest.raises(BackendUnavailableError, match="cannot be reached|no ready model"):
-        TritonEngine(exported[1], server.url, prefix="other")
+        triton_predictor(exported[1], server.url, prefix="other")
 
 
 def test_unreachable_server_is_backend_unavailable(exported):
@@ -116,11 +111,11 @@ def test_unreachable_server_is_backend_unavailable(exported):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(BackendUnavailableError, match="cannot be reached"):
-        TritonEngine(exported[1], f"http://127.0.0.1:{port}", timeout=2.0)
+        triton_predictor(exported[1], f"http://127.0.0.1:{port}", timeout=2.0)
 
 
 def test_server_error_during_inference_is_an_engine_error(server, exported):
-    engine = TritonEngine(exported[1], server.url)
+    engine = triton_predictor(exported[1], server.url)
     server.fail_next = True
     with pytest.raises(EngineError, match="triton.*encode.*injected failure"):
         engine.predict(_volume(2))
@@ -139,4 +134,4 @@ def test_url_forms():
 def test_missing_tritonclient_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "tritonclient.http", None)
     with pytest.raises(BackendUnavailableError, match=r"dicomnode\[triton\]"):
-        _import_tritonclient()
+        import_tritonclient()

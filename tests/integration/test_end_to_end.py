@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from db import outbox as q
 from db.jobs import SUCCEEDED, Job
 from dicomnode.cli import main
-from inference.phantoms.dicom_writer import write_dicom
-from inference.phantoms.study import generate_study
+from inference.ich.phantoms.dicom_writer import write_dicom
+from inference.ich.phantoms.study import generate_study
 from tests.integration.dcmtk import storescu
 from tests.integration.orthanc import Orthanc
 from tests.node_process import NodeProcess

@@ -23,9 +23,9 @@ import pytest
 from pydicom.dataset import Dataset
 
 from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
-from inference.engines.factory import create_engine
-from inference.prediction import Prediction
-from inference.volume import Volume
+from inference.ich.prediction import Prediction
+from inference.ich.sessions import create_predictor
+from inference.ich.volume import Volume
 from tests.conftest import SHARED_DATA
 from tests.dicomnode.pipelines.ich_ct.helpers import WHEN, lesion_case, phantom_series
 from tests.integration.validators import Report, dciodvfy, pixelmed
@@ -57,7 +57,7 @@ def modalities(paths: list[Path]) -> list[str]:
 def phantom_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
     """Results of each phantom case, by name."""
     root = tmp_path_factory.mktemp("results")
-    engine = create_engine(backend="torch", device="cpu")
+    engine = create_predictor(backend="torch", device="cpu")
     cases: dict[str, list[Path]] = {}
     for subtype, threshold in (("IPH", 0.0), ("none", 1.0)):  # positive and negative whatever the weights say
         datasets = phantom_series(root / f"src-{subtype}", subtype=subtype, seed=11, n_slices=12, size=192)

@@ -5,7 +5,7 @@ What it does, each stage timed into ``jobs.timings``::
     Ticket (job id, series UID, snapshot of instances)
       -> source datasets (read from storage)                         load_ms
       -> inference.Volume (HU, geometry, tilt)                       volume_ms
-      -> intracranial mask + inference.domain.assess_domain          domain_ms
+      -> intracranial mask + inference.ich.domain.assess_domain          domain_ms
          (out of the model's domain: the results say "indeterminate" and why)
       -> engine.predict(volume, intracranial) -> Prediction          inference_ms
       -> SR (TID 1500) + SEG + SC (:mod:`.results`)                  reports_ms
@@ -24,10 +24,10 @@ from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
 from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
 from dicomnode.pipelines.ich_ct.sources import complete_headers
 from dicomnode.workers.step import AnalysisOutcome, StepContext, elapsed_ms, load_series, store_results
-from inference.domain import assess_domain
 from inference.errors import VolumeError
-from inference.postprocess import series_intracranial_mask
-from inference.volume import Volume
+from inference.ich.domain import assess_domain
+from inference.ich.postprocess import series_intracranial_mask
+from inference.ich.volume import Volume
 
 
 def run_analysis(job: Ticket, context: StepContext, runtime: ModelRuntime) -> AnalysisOutcome:

@@ -111,7 +111,7 @@ FINDINGS: dict[str, CodedConcept] = {
     "subarachnoid": SUBARACHNOID_HEMORRHAGE,
     "subdural": SUBDURAL_HEMORRHAGE,
 }
-"""The finding of each label of :data:`inference.labels.LABELS`."""
+"""The finding of each label of :data:`inference.ich.labels.LABELS`."""
 
 FINDING_SITES: dict[str, CodedConcept] = {
     "any": INTRACRANIAL,

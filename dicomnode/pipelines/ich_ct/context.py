@@ -15,8 +15,8 @@ from pydicom.dataset import Dataset
 
 from dicomnode import __version__
 from dicomnode.results.uids import ResultUids
-from inference.labels import ANY_INDEX, LABELS
-from inference.prediction import Prediction
+from inference.ich.labels import ANY_INDEX, LABELS
+from inference.ich.prediction import Prediction
 
 DEFAULT_MAX_KEY_SLICES = 3
 SR_SERIES_NUMBER = 9901

@@ -12,7 +12,7 @@ For each hemorrhage subtype called positive (study probability at or above the o
   finding's region on each of them that has one.
 
 The region on a slice comes from :func:`dicomnode.pipelines.ich_ct.regions.slice_region` (the model's saliency clipped
-to the intracranial space of :func:`inference.intracranial.intracranial_slice_mask` and intersected with blood
+to the intracranial space of :func:`inference.ich.intracranial.intracranial_slice_mask` and intersected with blood
 density); a slice without Pixel Spacing or without intracranial space (open skull ring) has none. The saliency map is the model's attribution
 for "any hemorrhage", so a slice has one region whatever the subtype; each positive subtype reports it on its
 own key slices. A result marked indeterminate (:attr:`ReportContext.indeterminate_reasons`) shows no finding.
@@ -29,9 +29,9 @@ from pydicom.dataset import Dataset
 from dicomnode.pipelines.ich_ct.context import ReportContext, key_slices, positive_labels
 from dicomnode.pipelines.ich_ct.regions import SliceRegion, slice_region
 from dicomnode.results.geometry import pixel_spacing
-from inference.labels import ANY_INDEX, LABELS
-from inference.prediction import Prediction
-from inference.resample import resample_bilinear
+from inference.ich.labels import ANY_INDEX, LABELS
+from inference.ich.prediction import Prediction
+from inference.ich.resample import resample_bilinear
 
 HuOf = Callable[[int], np.ndarray]
 """The slice ``index`` (prediction order) in HU, float [rows, cols]."""
@@ -44,7 +44,7 @@ MAX_SEGMENTED_SLICES = 32
 
 IntracranialOf = Callable[[np.ndarray, Sequence[float]], np.ndarray]
 """(HU slice, pixel spacing in mm) -> bool [rows, cols] intracranial space
-(:func:`inference.intracranial.intracranial_slice_mask`)."""
+(:func:`inference.ich.intracranial.intracranial_slice_mask`)."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class KeySlice:
     Attributes
     ----------
     label : str
-        The subtype (a name of :data:`inference.labels.LABELS`, never "any").
+        The subtype (a name of :data:`inference.ich.labels.LABELS`, never "any").
     index : int
         The slice, in prediction order (``prediction.sop_instance_uids[index]``).
     rank : int
@@ -79,7 +79,7 @@ class Findings:
     Attributes
     ----------
     labels : tuple of str
-        Positive subtypes in :data:`~inference.labels.LABELS` order (empty for a negative or an
+        Positive subtypes in :data:`~inference.ich.labels.LABELS` order (empty for a negative or an
         indeterminate result).
     key : dict
         label -> its :class:`KeySlice` items that have a region or a centre, most probable first.

@@ -11,7 +11,7 @@ import highdicom as hd
 from pydicom.sr.codedict import codes
 
 from dicomnode.pipelines.ich_ct.context import ReportContext
-from inference.prediction import Prediction
+from inference.ich.prediction import Prediction
 
 LONG_STRING = 64  # PS3.5 Table 6.2-1: LO holds at most 64 characters
 

@@ -1,7 +1,7 @@
 """The image region the model attributes a finding to on one slice (what the SR outlines and the SEG fills).
 
 The model gives, per slice, a class-activation map of "any hemorrhage" at the encoder's resolution
-(:meth:`inference.prediction.Prediction.saliency_map` resamples it to the image grid). That map is coarse
+(:meth:`inference.ich.prediction.Prediction.saliency_map` resamples it to the image grid). That map is coarse
 (8 x 8 for a 256 input) and spreads over skull and scalp, so it is not drawn as it is. The region rule:
 
 1. keep the saliency inside the intracranial space only (the intracranial mask of the slice);

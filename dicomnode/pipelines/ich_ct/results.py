@@ -53,8 +53,8 @@ from dicomnode.pipelines.ich_ct.sr import build_sr
 from dicomnode.results.sources import with_type2_present
 from dicomnode.results.times import pin_times
 from dicomnode.results.uids import ResultUids
-from inference.intracranial import intracranial_slice_mask
-from inference.prediction import Prediction
+from inference.ich.intracranial import intracranial_slice_mask
+from inference.ich.prediction import Prediction
 
 __all__ = [
     "PRODUCED_SOP_CLASSES", "Findings", "ReportContext", "ResultUids", "build_results", "build_sc", "build_seg",

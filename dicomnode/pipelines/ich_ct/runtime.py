@@ -7,8 +7,8 @@ import threading
 from functools import cached_property
 
 from dicomnode.config import Config
-from inference.engines.base import Engine
-from inference.engines.factory import create_engine
+from inference.ich.predictor import Predictor
+from inference.ich.sessions import create_predictor
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ class ModelRuntime:
     """Builds the configured engine on first use (``inference.backend``/``device``/``weights``) and keeps it.
 
     The operating threshold is ``inference.threshold`` when configured, else the one shipped with the weights
-    (chosen on validation data for sensitivity, see ``inference/MODEL_CARD.md``).
+    (chosen on validation data for sensitivity, see ``inference/ich/MODEL_CARD.md``).
     """
 
     def __init__(self, config: Config) -> None:
@@ -25,10 +25,10 @@ class ModelRuntime:
         self._lock = threading.Lock()
 
     @cached_property
-    def engine(self) -> Engine:
+    def engine(self) -> Predictor:
         section = self.config.inference
         with self._lock:
-            engine = create_engine(
+            engine = create_predictor(
                 backend=section.backend,
                 device=section.device,
                 weights=section.weights,

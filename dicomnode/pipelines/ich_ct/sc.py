@@ -34,8 +34,8 @@ from dicomnode.results import banner
 from dicomnode.results.capture import finish_capture
 from dicomnode.results.geometry import patient_orientation, pixel_spacing
 from dicomnode.results.sources import quiet_person_name_warnings
-from inference.labels import LABELS
-from inference.prediction import Prediction
+from inference.ich.labels import LABELS
+from inference.ich.prediction import Prediction
 
 logger = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from dicomnode.pipelines.ich_ct.identity import algorithm_parameters, algorithm_
 from dicomnode.pipelines.ich_ct.regions import BLOOD_HU
 from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.results.times import job_moment
-from inference.prediction import Prediction
+from inference.ich.prediction import Prediction
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ does when its attribute is absent or empty:
 - Samples per Pixel other than 1: refused (only greyscale slices are read); absent means 1.
 - Image Position / Orientation (Patient): refused, naming them (no slice geometry).
 - Gantry/Detector Tilt: recorded when present; the tilt is measured from the positions either way.
-- Slice Thickness, Rescale Slope/Intercept: not read here; see :mod:`inference.volume` for their rules.
+- Slice Thickness, Rescale Slope/Intercept: not read here; see :mod:`inference.ich.volume` for their rules.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from dicomnode.config import SelectionSection
+from inference.slice_geometry import (
+    gap_indices,
+    median_step,
+    obliquity_degrees,
+    orientation_spread,
+    slice_normal,
+    sort_along_normal,
+    stack_tilt_degrees,
+)
 
 PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 LOCALIZER_TYPES = frozenset({"LOCALIZER", "SCOUT", "TOPOGRAM", "SCANOGRAM"})
@@ -184,16 +193,13 @@ def _geometry(headers: Sequence[Dataset], rules: SelectionSection, sel: Selectio
     positions = _vectors(headers, "ImagePositionPatient", 3)
     if orientations is None or positions is None:
         return "ImageOrientationPatient or ImagePositionPatient missing or malformed; slice geometry unknown"
-    spread = float(np.abs(orientations - orientations[0]).max())
+    spread = orientation_spread(orientations)
     if spread > ORIENTATION_TOLERANCE:
         return f"ImageOrientationPatient differs between slices by up to {spread:.4f}"
-    row, col = orientations[0, :3], orientations[0, 3:]
-    normal = np.cross(row, col)
-    if np.linalg.norm(normal) < 1e-6:
+    normal = slice_normal(orientations[0, :3], orientations[0, 3:])
+    if normal is None:
         return f"ImageOrientationPatient {orientations[0].tolist()} has parallel direction cosines"
-    normal = normal / np.linalg.norm(normal)
-    normal = -normal if normal[2] < 0 else normal
-    obliquity = float(np.degrees(np.arccos(min(1.0, abs(normal[2])))))
+    obliquity = obliquity_degrees(normal)
     sel.facts["obliquity_degrees"] = round(obliquity, 2)
     header_tilt = headers[0].get("GantryDetectorTilt")
     sel.facts["gantry_detector_tilt"] = float(header_tilt) if header_tilt not in (None, "") else None
@@ -202,14 +208,9 @@ def _geometry(headers: Sequence[Dataset], rules: SelectionSection, sel: Selectio
             f"not axial: slice normal is {obliquity:.1f} degrees from the patient z axis, at most "
             f"{rules.max_tilt_degrees:g} allowed (selection.max_tilt_degrees)"
         )
-    depth = np.sort(positions @ normal)
-    order = np.argsort(positions @ normal, kind="stable")
-    stack = positions[order[-1]] - positions[order[0]]
-    if len(depth) > 1 and np.linalg.norm(stack) > 0:
-        cosine = min(1.0, abs(float(stack @ normal)) / float(np.linalg.norm(stack)))
-        sel.facts["tilt_degrees"] = round(float(np.degrees(np.arccos(cosine))), 2)
-    else:
-        sel.facts["tilt_degrees"] = sel.facts["gantry_detector_tilt"] or 0.0
+    order, depth = sort_along_normal(positions, normal)
+    tilt = stack_tilt_degrees(positions[order], normal)
+    sel.facts["tilt_degrees"] = round(tilt, 2) if tilt is not None else sel.facts["gantry_detector_tilt"] or 0.0
     return _gaps(depth, rules, sel)
 
 
@@ -218,13 +219,11 @@ def _gaps(depth: np.ndarray, rules: SelectionSection, sel: Selection) -> str | N
         return None
     steps = np.diff(depth)
     duplicates = [round(float(depth[i]), 2) for i in np.flatnonzero(steps < DUPLICATE_MM)]
-    distinct = steps[steps >= DUPLICATE_MM]
-    median = float(np.median(distinct)) if len(distinct) else 0.0
+    median = median_step(steps, DUPLICATE_MM)
     sel.facts["slice_spacing_mm"] = round(median, 3)
-    limit = rules.max_gap_factor * median
     gaps = [
         {"after_mm": round(float(depth[i]), 2), "gap_mm": round(float(steps[i]), 2)}
-        for i in np.flatnonzero(steps > limit)
+        for i in gap_indices(steps, median, rules.max_gap_factor)
     ] if median > 0 else []
     sel.facts["gaps"], sel.facts["duplicate_positions_mm"] = gaps, duplicates
     gaps = [gap for gap in gaps if gap["gap_mm"] > rules.gap_tolerance_mm]  # small ones are reported only

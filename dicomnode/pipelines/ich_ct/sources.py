@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pydicom.dataset import Dataset
 
 from dicomnode.errors import UnusableSeries
-from inference.volume import Volume
+from inference.ich.volume import Volume
 
 
 def complete_headers(datasets: Sequence[Dataset], volume: Volume) -> list[Dataset]:

@@ -65,8 +65,8 @@ from dicomnode.pipelines.ich_ct.identity import algorithm_identification, observ
 from dicomnode.results.measurements import infer_first_num_from_region
 from dicomnode.results.sources import carry_deidentification, quiet_person_name_warnings
 from dicomnode.results.times import job_moment
-from inference.labels import ANY_INDEX, LABELS
-from inference.prediction import Prediction
+from inference.ich.labels import ANY_INDEX, LABELS
+from inference.ich.prediction import Prediction
 
 logger = logging.getLogger(__name__)
 

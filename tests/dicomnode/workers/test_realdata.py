@@ -3,7 +3,7 @@
 Each series either yields results (an SR first, files written under ``[results] dir``) or a skip reason
 that names the attribute or the setting concerned. Series that selection refuses also go through the
 step, as an operator's ``dicomnode jobs retry --force`` would send them. One engine (the shipped
-weights on whatever backend ``inference.engines.factory`` picks for the CPU), CQ500 read once.
+weights on whatever backend ``inference.runtime.backends`` picks for the CPU), CQ500 read once.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from dicomnode.pipelines.ich_ct.results import ReportContext
-from inference.labels import LABELS
-from inference.phantoms import generate_study, write_dicom
-from inference.prediction import Prediction
-from inference.volume import Volume
+from inference.ich.labels import LABELS
+from inference.ich.phantoms import generate_study, write_dicom
+from inference.ich.prediction import Prediction
+from inference.ich.volume import Volume
 
 MODEL_HASH = "ab" * 32
 WHEN = datetime(2026, 11, 21, 8, 30, 0, tzinfo=timezone.utc)

@@ -21,7 +21,7 @@ from dicomnode.config import Config
 from dicomnode.pipelines.ich_ct.analysis import run_analysis
 from dicomnode.pipelines.ich_ct.runtime import ModelRuntime
 from dicomnode.workers.step import StepContext
-from inference.phantoms import generate_study, write_dicom
+from inference.ich.phantoms import generate_study, write_dicom
 from tests.conftest import migrated_engine
 from tests.factories import claimed_job
 

@@ -13,8 +13,8 @@ from dicomnode.pipelines.ich_ct import render
 from dicomnode.pipelines.ich_ct.context import key_slices
 from dicomnode.pipelines.ich_ct.results import build_results
 from dicomnode.results.geometry import patient_orientation
-from inference.intracranial import intracranial_slice_mask
-from inference.labels import ANY_INDEX
+from inference.ich.intracranial import intracranial_slice_mask
+from inference.ich.labels import ANY_INDEX
 from tests.dicomnode.pipelines.ich_ct.helpers import NEGATIVE, context_for, lesion_case, prediction_for
 
 SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"

@@ -14,8 +14,8 @@ from dicomnode.pipelines.ich_ct import codes
 from dicomnode.pipelines.ich_ct.context import key_slices
 from dicomnode.pipelines.ich_ct.findings import MAX_SEGMENTED_SLICES, segmented_slices
 from dicomnode.pipelines.ich_ct.results import ReportContext, build_results
-from inference.labels import LABELS
-from inference.prediction import Prediction
+from inference.ich.labels import LABELS
+from inference.ich.prediction import Prediction
 from tests.dicomnode.pipelines.ich_ct.helpers import NEGATIVE, context_for, lesion_case, prediction_for
 
 SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"

@@ -13,7 +13,7 @@ from dicomnode.delivery.results_dir import write_results
 from dicomnode.errors import UnusableSeries
 from dicomnode.pipelines.ich_ct.results import build_results
 from dicomnode.pipelines.ich_ct.sources import complete_headers
-from inference.volume import Volume
+from inference.ich.volume import Volume
 from tests.dicomnode.pipelines.ich_ct.helpers import POSITIVE, context_for, prediction_for
 from tests.factories import ct_series
 

@@ -14,8 +14,8 @@ from pydicom.dataset import Dataset
 
 from dicomnode.pipelines.ich_ct import codes, render
 from dicomnode.pipelines.ich_ct.results import build_results
-from inference.intracranial import intracranial_slice_mask
-from inference.labels import LABELS
+from inference.ich.intracranial import intracranial_slice_mask
+from inference.ich.labels import LABELS
 from tests.dicomnode.pipelines.ich_ct.helpers import MODEL_HASH, NEGATIVE, context_for, lesion_case, prediction_for
 
 COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
