@@ -331,9 +331,7 @@ def _ivh(bg: Background, rng: np.random.Generator) -> Lesion | None:
 
 
 def _lateral_mm(bg: Background) -> np.ndarray:
-    """Distance (mm) of each column from the midline, broadcastable to the grid."""
-    lateral: np.ndarray = np.abs(np.arange(bg.hu.shape[2]) - bg.compartments.midline_x)[None, None, :] * bg.spacing[2]
-    return lateral
+    return np.abs(np.arange(bg.hu.shape[2]) - bg.compartments.midline_x)[None, None, :] * bg.spacing[2]
 
 
 def _ivh_occipital(bg: Background, rng: np.random.Generator, ventricles: np.ndarray, points: np.ndarray) -> Lesion | None:
