@@ -16,19 +16,12 @@ Placement rules (compartments from :mod:`inference.realct.compartments`):
   one hemisphere, centred between 30% and 75% of the brain's height); or along the falx (a 2-5 mm layer beside the midline); or on the tentorium (a 2-5 mm
   layer over the posterior fossa, rising anteriorly).
 - **SAH** (subarachnoid): the sulcal / cisternal CSF within R (15-45 mm) of a point in it, filled 60-100%:
-  convexity sulci, or fissures and basal cisterns (deep, lower half of the brain); or a thin film over
-  the convexity: the sulcal CSF less than 4-12 mm below the inner table within R (25-60 mm), filled
-  25-70% (thin, partial-volume, faint blood); or the basal cisterns as a whole: the deep cisternal CSF of
-  the lowest 15-40% of the brain within R (30-60 mm), filled 50-100%.
+  convexity sulci, or fissures and basal cisterns (deep, lower half of the brain).
 - **IPH** (intraparenchymal): a lobulated ellipsoid (radii 4-22 mm) centred in parenchyma: basal ganglia
   (deep, 10-35 mm from the midline), lobar, or posterior fossa (lowest third of the brain, posterior);
   a rim of oedema 2-8 mm wide, 3-10 HU lower than the brain, in the parenchyma around it.
 - **IVH** (intraventricular): blood layering dependently in the ventricles (patient supine: the posterior
-  part, rows of larger index, below a fluid level at 40-85% of the ventricle's depth), or a cast (all);
-  or a small layer in the occipital horns only (the lateral ventricles more than 6 mm from the midline,
-  the last 5-25% of the ventricles' depth, one or both sides, filled 40-100%); or a cast of the midline
-  ventricles (third and fourth: the ventricle within 4 mm of the midline, below the middle of the
-  ventricles' height, filled 70-100%).
+  part, rows of larger index, below a fluid level at 40-85% of the ventricle's depth), or a cast (all).
 
 Blood HU: acute 55-85 HU; one lesion in six is hyperacute or anaemic at 40-55 HU.
 """
@@ -45,10 +38,6 @@ from inference.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VENTRIC
 SUBTYPES = {"EDH": "epidural", "SDH": "subdural", "SAH": "subarachnoid", "IPH": "intraparenchymal",
             "IVH": "intraventricular"}
 """Subtype code -> label name of :data:`inference.labels.LABELS`."""
-
-FAMILY_VERSION = 2
-"""Version of this family's draws (2: thin convexity and whole-cistern SAH, occipital-horn and midline IVH);
-part of the cache name of samples made with it."""
 
 ACUTE_HU = (55.0, 85.0)
 LOW_HU = (40.0, 55.0)
@@ -206,43 +195,6 @@ def _tentorial_sdh(bg: Background, rng: np.random.Generator) -> Lesion | None:
 
 
 def _sah(bg: Background, rng: np.random.Generator) -> Lesion | None:
-    kind = rng.random()
-    if kind < 0.25:
-        return _sah_film(bg, rng)
-    if kind < 0.4:
-        return _sah_cisterns(bg, rng)
-    return _sah_ball(bg, rng)
-
-
-def _sah_film(bg: Background, rng: np.random.Generator) -> Lesion | None:
-    """Thin convexity SAH: the sulcal CSF just under the inner table around a point, partly filled."""
-    comp = bg.compartments
-    film = (comp.labels == SULCAL_CSF) & (comp.depth_mm < rng.uniform(4, 12))
-    centre = _pick(film & _z_band(bg, 0.35, 0.95), rng)
-    if centre is None:
-        return None
-    radius, fill = rng.uniform(25, 60), rng.uniform(0.25, 0.7)
-    box = _box(centre, radius, bg)
-    dz, dy, dx = _grid(box, bg, centre)
-    fraction = film[box] * fill * ((dz**2 + dy**2 + dx**2) < radius**2)
-    return Lesion("SAH", "convexity_film", box, fraction.astype(np.float32), _blood_hu(rng))
-
-
-def _sah_cisterns(bg: Background, rng: np.random.Generator) -> Lesion | None:
-    """Basal-cistern SAH: the deep cisternal CSF of the skull-base slices around a point, filled."""
-    comp = bg.compartments
-    cisterns = (comp.labels == SULCAL_CSF) & (comp.depth_mm >= 12) & _z_band(bg, 0.0, rng.uniform(0.15, 0.4))
-    centre = _pick(cisterns, rng)
-    if centre is None:
-        return None
-    radius, fill = rng.uniform(30, 60), rng.uniform(0.5, 1.0)
-    box = _box(centre, radius, bg)
-    dz, dy, dx = _grid(box, bg, centre)
-    fraction = cisterns[box] * fill * ((dz**2 + dy**2 + dx**2) < radius**2)
-    return Lesion("SAH", "basal_cisterns_all", box, fraction.astype(np.float32), _blood_hu(rng))
-
-
-def _sah_ball(bg: Background, rng: np.random.Generator) -> Lesion | None:
     comp = bg.compartments
     csf = comp.labels == SULCAL_CSF
     basal = rng.random() < 0.4
@@ -311,13 +263,6 @@ def _ivh(bg: Background, rng: np.random.Generator) -> Lesion | None:
     k, j, i = (slice(int(lo), int(hi) + 1) for lo, hi in zip(points.min(0), points.max(0)))
     box = (k, j, i)
     inside = ventricles[box]
-    kind = rng.random()
-    if kind < 0.2:
-        return _ivh_occipital(bg, rng, ventricles, points)
-    if kind < 0.35:
-        midline = _ivh_midline(bg, rng, ventricles, points)
-        if midline is not None:
-            return midline
     cast = rng.random() < 0.2
     rows = np.arange(box[1].start, box[1].stop)[None, :, None].astype(np.float32)
     if cast:
@@ -328,41 +273,6 @@ def _ivh(bg: Background, rng: np.random.Generator) -> Lesion | None:
         fraction = inside * np.clip(rows - level + 0.5, 0, 1)
         site = "dependent_layer"
     return Lesion("IVH", site, box, fraction.astype(np.float32), _blood_hu(rng))
-
-
-def _lateral_mm(bg: Background) -> np.ndarray:
-    return np.abs(np.arange(bg.hu.shape[2]) - bg.compartments.midline_x)[None, None, :] * bg.spacing[2]
-
-
-def _ivh_occipital(bg: Background, rng: np.random.Generator, ventricles: np.ndarray, points: np.ndarray) -> Lesion | None:
-    """A small dependent layer in the occipital horns: the posterior end of the lateral ventricles."""
-    level = float(np.quantile(points[:, 1], rng.uniform(0.75, 0.95)))
-    rows = np.arange(bg.hu.shape[1])[None, :, None]
-    horns = ventricles & (_lateral_mm(bg) > 6) & (rows >= level)
-    side = rng.choice([-1.0, 0.0, 1.0])
-    if side:
-        horns &= (np.arange(bg.hu.shape[2]) - bg.compartments.midline_x)[None, None, :] * side > 0
-    found = np.argwhere(horns)
-    if len(found) == 0:
-        return None
-    k, j, i = (slice(int(lo), int(hi) + 1) for lo, hi in zip(found.min(0), found.max(0)))
-    box = (k, j, i)
-    fraction = horns[box] * rng.uniform(0.4, 1.0)
-    return Lesion("IVH", "occipital_horns", box, fraction.astype(np.float32), _blood_hu(rng))
-
-
-def _ivh_midline(bg: Background, rng: np.random.Generator, ventricles: np.ndarray, points: np.ndarray) -> Lesion | None:
-    """A cast of the midline ventricles (third and fourth) below the middle of the ventricles' height."""
-    middle = float(np.quantile(points[:, 0], 0.5))
-    z = np.arange(bg.hu.shape[0])[:, None, None]
-    midline = ventricles & (_lateral_mm(bg) < 4) & (z <= middle)
-    if midline.sum() * np.prod(bg.spacing) < 200:  # under 0.2 ml: no midline ventricle segmented
-        return None
-    found = np.argwhere(midline)
-    k, j, i = (slice(int(lo), int(hi) + 1) for lo, hi in zip(found.min(0), found.max(0)))
-    box = (k, j, i)
-    fraction = midline[box] * rng.uniform(0.7, 1.0)
-    return Lesion("IVH", "midline_cast", box, fraction.astype(np.float32), _blood_hu(rng))
 
 
 def make_lesion(bg: Background, code: str, rng: np.random.Generator) -> list[Lesion]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from inference.labels import LABELS
 from inference.realct.background import CACHE_VERSION, Background, prepare_cached
-from inference.realct.lesions import FAMILY_VERSION, SUBTYPES, Lesion, apply_lesions, is_blood, make_lesion
+from inference.realct.lesions import SUBTYPES, Lesion, apply_lesions, is_blood, make_lesion
 from inference.training.sources import ALL_KNOWN, Sample
 
 MIN_BLOOD_MM2 = 10.0
@@ -118,7 +118,7 @@ class RealInsertionSource:
             return None
         seed = self.seeds[index]
         name = self.volumes[seed % len(self.volumes)]
-        return Path(self.cache_dir) / f"{self.name}-sample-{name}-s{seed}-b{self.bleed_share:g}-r{int(self.reslice)}-i{self.input_size}-v{CACHE_VERSION}-l{FAMILY_VERSION}.npz"
+        return Path(self.cache_dir) / f"{self.name}-sample-{name}-s{seed}-b{self.bleed_share:g}-r{int(self.reslice)}-i{self.input_size}-v{CACHE_VERSION}.npz"
 
     def __getitem__(self, index: int) -> Sample:
         path = self._cache_path(index)
