@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,8 @@ class RealInsertionSource:
             np.savez(tmp, hu=np.rint(sample.hu).astype(np.int16), slice_labels=np.asarray(sample.slice_labels),
                      key=sample.key, spacing=np.array(sample.spacing))
             tmp.replace(path)
+            # the first read returns what every later read of the cache returns (HU rounded to int16)
+            sample = replace(sample, hu=np.rint(sample.hu).astype(np.float32))
         return sample
 
     def make(self, index: int) -> Sample:

@@ -214,6 +214,7 @@ def test_real_insertion_samples_label_what_was_inserted(tmp_path):
         assert sample.study_labels[0] == float(bool(labelled))
         cached = source[index]
         np.testing.assert_array_equal(cached.slice_labels, sample.slice_labels)
+        np.testing.assert_array_equal(cached.hu, sample.hu)  # the first read is what the cache gives back
 
 
 @realdata
