@@ -39,7 +39,7 @@ def _thresholds(weights_meta: dict[str, Any], choice: str, level: str, default: 
 @click.option("--size", default=256, show_default=True, type=click.IntRange(32, 512), help="Phantom rows = columns.")
 @click.option("--slices", default=None, type=click.IntRange(1, 400), help="Phantom slices (default: random 20-60).")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["all", "finetune", "validation", "test"]),
-              help="PNG split; realct: finetune (training volumes), validation (ge-head-dcmqa) or all.")
+              help="PNG split; realct: finetune (training volumes), validation (ge-head-dcmqa), test (visible-human-female-head) or all (training + validation).")
 @click.option("--level", type=click.Choice(["auto", "study", "slice", "encoder"]), default="auto", show_default=True,
               help="auto: study for series sources, encoder (per-slice classifier) for PNG slices.")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -87,8 +87,8 @@ def evaluate(source: str, data: Path | None, seeds: str, size: int, slices: int 
     predictions = predict_source(net, src, progress=True, calibration=info.calibration)
     result = evaluate_predictions(predictions, level, thresholds, default, n_resamples=bootstrap)
     result.update({
-        "source": source, "data": str(data) if data else None, "seeds": seeds if source in ("phantoms", "realct") else None,
-        "phantom_size": size if source == "phantoms" else None, "split": split if source in ("png", "realct") else None,
+        "source": source, "data": str(data) if data else None, "seeds": seeds if source in ("phantoms", "realct", "realct-heldout") else None,
+        "phantom_size": size if source == "phantoms" else None, "split": split if source in ("png", "realct", "realct-heldout") else None,
         "operating_point": described, "model": {"name": info.name, "version": info.version, "hash": info.model_hash},
     })
     paths = write_report(predictions, result, out_dir)

@@ -13,12 +13,13 @@ from inference.ich.training.sources import DataSource, PhantomSource, PngSource,
 
 SOURCES = ("phantoms", "rsna", "cq500", "png", "realct", "realct-heldout", "rsna-slices")
 
-EVALUATION_SPLITS = ("finetune", "validation")
+EVALUATION_SPLITS = ("finetune", "validation", "test")
 """The only splits of ``realct-heldout`` (the held-out lesion family, evaluation only): training builds its
 sources without a split (``all``), so it cannot reach that family."""
 
-REALCT_SPLITS = {"all": ("train", "validation"), "finetune": ("train",), "validation": ("validation",)}
-"""``--split`` of the realct source -> its volume splits (:data:`inference.realct.source.SPLITS`); it has no test volume."""
+REALCT_SPLITS = {"all": ("train", "validation"), "finetune": ("train",), "validation": ("validation",), "test": ("test",)}
+"""``--split`` of the realct source -> its volume splits (:data:`inference.realct.source.SPLITS`). ``all`` (what
+training builds) leaves out the test volume, which only ``--split test`` reaches."""
 
 
 def parse_range(text: str) -> list[int]:
@@ -94,7 +95,8 @@ def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", sp
         Phantom seeds, e.g. ``"0-599"``; for ``realct`` and ``realct-heldout`` the insertion seeds (one sample each).
     split
         PNG split: ``all``, ``finetune``, ``validation`` or ``test``; for ``realct`` the volumes of
-        :data:`REALCT_SPLITS` (validation volumes are read at their own thickness).
+        :data:`REALCT_SPLITS` (validation volumes are read at their own thickness; training and test volumes
+        are cut and re-sliced as in training).
     size, cache_dir, n_slices
         Phantom in-plane size, cache folder and slice count (None: random 20-60).
     input_size
@@ -112,13 +114,13 @@ def build_source(name: str, data: Path | None = None, *, seeds: str = "0-99", sp
         from inference.ich.realct.source import SPLITS, RealInsertionSource
 
         if split not in REALCT_SPLITS:
-            raise ValueError(f"realct split must be one of {', '.join(REALCT_SPLITS)} (no test volume), got {split!r}")
+            raise ValueError(f"realct split must be one of {', '.join(REALCT_SPLITS)}, got {split!r}")
         if name == "realct-heldout" and split not in EVALUATION_SPLITS:
             raise ValueError(f"realct-heldout is for evaluation only: split must be one of {', '.join(EVALUATION_SPLITS)}, got {split!r}")
         kind = HeldOutInsertionSource if name == "realct-heldout" else RealInsertionSource
         volumes = [v for part in REALCT_SPLITS[split] for v in SPLITS[part]]
         return kind(data, volumes, parse_range(seeds), input_size=input_size, cache_dir=cache_dir,
-                    reslice=split == "finetune")
+                    reslice=split in ("finetune", "test"))
     if name == "rsna-slices":
         from inference.ich.realct.rsna_slices import RsnaSliceSource
 

@@ -113,8 +113,43 @@ def test_slice_labels_follow_the_inserted_blood(synthetic_background):
 
 
 def test_splits_are_disjoint_by_volume():
-    assert not set(SPLITS["train"]) & set(SPLITS["validation"])
-    assert set(SPLITS["train"]) | set(SPLITS["validation"]) == set(LOADERS)
+    train, validation, test = (set(SPLITS[part]) for part in ("train", "validation", "test"))
+    assert not train & validation and not train & test and not validation & test
+    assert train | validation | test == set(LOADERS) and test
+
+
+def test_test_volume_never_enters_training_or_threshold_choice(tmp_path, monkeypatch):
+    """The training run's series (training and validation, hence operating points) and the validation
+    sources of the operating points and the calibration hold no volume of the ``test`` split."""
+    import inference.training.run
+    from click.testing import CliRunner
+
+    from dicomnode.cli import main
+    from inference.evaluation.validation_points import validation_sources
+    from inference.training.factory import build_source
+
+    seen: dict[str, object] = {}
+
+    def capture(config, train, val, out_dir, version, **kwargs):
+        seen.update(train=train, val=val)
+        return tmp_path / "hemorrhage.pt"
+
+    def volumes(source) -> set[str]:
+        if hasattr(source, "sources"):
+            return set().union(*(volumes(part) for part in source.sources))
+        return set(getattr(source, "volumes", ()))
+
+    monkeypatch.setattr(inference.training.run, "train_and_save", capture)
+    result = CliRunner().invoke(main, ["train", "--source", "phantoms", "--out", str(tmp_path), "--train-seeds", "0-3",
+                                       "--val-seeds", "10-11", "--real-ct", str(tmp_path), "--real-seeds", "0-8",
+                                       "--real-val-seeds", "0-2", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    test = set(SPLITS["test"])
+    assert volumes(seen["train"]) == set(SPLITS["train"]) and volumes(seen["val"]) == set(SPLITS["validation"])
+    assert not (volumes(seen["train"]) | volumes(seen["val"])) & test
+    assert not set().union(*(volumes(part) for part in validation_sources(tmp_path))) & test
+    for split in ("all", "finetune", "validation"):
+        assert not set(build_source("realct", tmp_path, seeds="0-3", split=split).volumes) & test
 
 
 # ---------------------------------------------------------------------------------------------- real data
@@ -179,6 +214,7 @@ def test_real_insertion_samples_label_what_was_inserted(tmp_path):
         assert sample.study_labels[0] == float(bool(labelled))
         cached = source[index]
         np.testing.assert_array_equal(cached.slice_labels, sample.slice_labels)
+        np.testing.assert_array_equal(cached.hu, sample.hu)  # the first read is what the cache gives back
 
 
 @realdata
@@ -207,5 +243,7 @@ def test_build_source_realct_splits_by_volume(tmp_path):
     assert val.volumes == list(SPLITS["validation"]) and not val.reslice
     train = build_source("realct", REAL_CT, seeds="0-3", split="finetune", cache_dir=tmp_path)
     assert train.volumes == list(SPLITS["train"]) and train.reslice
-    with pytest.raises(ValueError, match="no test volume"):
-        build_source("realct", REAL_CT, seeds="0-3", split="test")
+    test = build_source("realct", REAL_CT, seeds="0-3", split="test", cache_dir=tmp_path)
+    assert test.volumes == list(SPLITS["test"]) and test.reslice
+    everything = build_source("realct", REAL_CT, seeds="0-3", split="all", cache_dir=tmp_path)
+    assert not set(everything.volumes) & set(SPLITS["test"])

@@ -282,5 +282,5 @@ def test_train_command_adds_real_volumes_by_split_and_rsna_slices_to_validation(
     assert result.exit_code == 0, result.output
     info = json.loads((tmp_path / "run" / "hemorrhage.json").read_text())["training"]["data"]
     assert info["train"] == 2 + 4 and info["val"] == 2 + 2 + 10
-    assert info["real_train"]["volumes"] == ["visible-human-female-head", "stanford-cthead", "mricrogl-headct", "vtk-headsq"]
+    assert info["real_train"]["volumes"] == ["stanford-cthead", "mricrogl-headct", "vtk-headsq"]
     assert info["real_val"]["volumes"] == ["ge-head-dcmqa"] and info["rsna_slices_val"] == 10
