@@ -68,9 +68,9 @@ def test_package_keeps_to_its_imports(package: str) -> None:
 def test_the_checker_sees_every_kind_of_import() -> None:
     source = (
         "import os\nimport dicomnode.config as c\nfrom db.jobs import Job\nfrom . import sibling\n"
-        "def f():\n    from inference.volume import Volume\n"
+        "def f():\n    from inference.ich.volume import Volume\n"
         "importlib.import_module('dicomnode.cli')\n__import__('db')\n"
     )
     assert sorted(imported_modules(ast.parse(source))) == [
-        (1, "os"), (2, "dicomnode.config"), (3, "db.jobs"), (6, "inference.volume"), (7, "dicomnode.cli"), (8, "db"),
+        (1, "os"), (2, "dicomnode.config"), (3, "db.jobs"), (6, "inference.ich.volume"), (7, "dicomnode.cli"), (8, "db"),
     ]

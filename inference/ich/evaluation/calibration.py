@@ -4,7 +4,7 @@ A temperature ``T`` maps a probability ``p`` to ``sigmoid(logit(p) / T)``: ``T >
 probabilities towards 0.5, ``T < 1`` pushes them out. The map is strictly increasing, so it changes no
 ranking (every AUC stays the same) and a decision ``p >= t`` is the same decision as ``map(p) >= map(t)``:
 thresholds move with the probabilities (:meth:`Calibration.threshold`). 0 and 1 stay 0 and 1. In float32,
-the type of a :class:`~inference.prediction.Prediction`, a temperature below 1 can round probabilities within
+the type of a :class:`~inference.ich.prediction.Prediction`, a temperature below 1 can round probabilities within
 about 1e-6 of 1 to exactly 1 (ties far above any threshold).
 
 :func:`fit_temperature` minimises the negative log-likelihood of the labels over ``T``; the sidecar keeps one
@@ -116,7 +116,7 @@ class Calibration:
     Attributes
     ----------
     temperatures : dict of str to float
-        Temperature of each label of :data:`inference.labels.LABELS`.
+        Temperature of each label of :data:`inference.ich.labels.LABELS`.
     """
 
     temperatures: Mapping[str, float]
@@ -133,7 +133,7 @@ class Calibration:
         return float(self.temperatures.get(label, 1.0))
 
     def apply(self, probs: np.ndarray) -> np.ndarray:
-        """Calibrated copy of ``probs`` [..., 6] (columns in :data:`~inference.labels.LABELS` order), float32."""
+        """Calibrated copy of ``probs`` [..., 6] (columns in :data:`~inference.ich.labels.LABELS` order), float32."""
         p = np.asarray(probs)
         if p.shape[-1] != len(LABELS):
             raise ValueError(f"probabilities need {len(LABELS)} columns, got shape {p.shape}")

@@ -1,7 +1,7 @@
 """Operating points: per-class thresholds chosen on validation data, and re-choosing them for trained weights.
 
 A threshold reaches ``min_sensitivity`` on the validation source with the best specificity that allows
-(:func:`inference.evaluation.metrics.choose_threshold`). Training stores them in the sidecar under
+(:func:`inference.ich.evaluation.metrics.choose_threshold`). Training stores them in the sidecar under
 ``operating_points`` (``study`` for series sources, ``extra_encoder`` for a slice-level PNG set); the sidecar's
 ``threshold`` is the study-level "any" threshold the node reports with. :func:`record_operating_points` replaces
 one of them for weights already trained (a site's own validation data, a stricter sensitivity) and keeps the

@@ -25,7 +25,7 @@ def evaluate_predictions(predictions: SourcePredictions, level: str, thresholds:
     Parameters
     ----------
     predictions
-        Output of :func:`inference.evaluation.predict.predict_source`.
+        Output of :func:`inference.ich.evaluation.predict.predict_source`.
     level
         ``study``, ``slice`` or ``encoder``.
     thresholds, default_threshold

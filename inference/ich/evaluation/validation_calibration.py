@@ -1,10 +1,10 @@
 """Fit the per-label temperatures of uncalibrated weights on their validation series and record them.
 
-``python -m inference.evaluation.validation_calibration WEIGHTS [--predictions FILE] [--dry]``: one prediction
-pass over the validation sources of :func:`inference.evaluation.validation_points.validation_sources` (the study
+``python -m inference.ich.evaluation.validation_calibration WEIGHTS [--predictions FILE] [--dry]``: one prediction
+pass over the validation sources of :func:`inference.ich.evaluation.validation_points.validation_sources` (the study
 probabilities the engines report, with the intracranial restriction; ``--predictions`` keeps them in an ``.npz``
 and reads them from there when it exists), one temperature per label fitted on all validation studies
-(:func:`inference.evaluation.calibration.fit_temperature`), and the expected calibration error before and after.
+(:func:`inference.ich.evaluation.calibration.fit_temperature`), and the expected calibration error before and after.
 These are the same studies the thresholds were chosen on: the errors are in-sample. Without ``--dry`` the
 sidecar gets ``calibration`` and its study thresholds move to the calibrated scale by the same map, so every
 decision stays the same (checked here on the validation studies); the previous points go to
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> None:
     points = calibrated_points(meta["operating_points"]["study"], calibration, rows)
     entry = {
         "method": METHOD, "temperatures": dict(calibration.temperatures), "fitted_on": VALIDATION_DATA,
-        "n": int(len(rows[0])), "command": "python -m inference.evaluation.validation_calibration " + " ".join(argv),
+        "n": int(len(rows[0])), "command": "python -m inference.ich.evaluation.validation_calibration " + " ".join(argv),
         "ece_bins": ECE_BINS, "ece_before": before, "ece_after": after,
         "note": ("fitted on the studies the thresholds were chosen on: the ECE figures are in-sample. Applied to the "
                  "slice and study probabilities after the intracranial restriction; the study thresholds moved by "

@@ -1,9 +1,9 @@
 """Operating points of the shipped 2.3.0 weights on their validation series, with the intracranial restriction.
 
-``python -m inference.evaluation.validation_points WEIGHTS [--dry]``: one prediction pass over each validation
+``python -m inference.ich.evaluation.validation_points WEIGHTS [--dry]``: one prediction pass over each validation
 source of the 2.3.0 run (phantoms 10000-10099, the real validation volume with insertion seeds 0-59 at its own
 thickness, the 10 labelled RSNA slices; read from ``../shared/data`` and cached in ``var/cache/eval``), thresholds
-at sensitivity 0.95 as :func:`inference.evaluation.operating_point.operating_points` places them, figures per
+at sensitivity 0.95 as :func:`inference.ich.evaluation.operating_point.operating_points` places them, figures per
 source, on the scale of the weights' calibration when their sidecar has one; without ``--dry`` they are
 recorded in the sidecar (:func:`record_operating_points`). The 2.3.0 training
 process computed its points before the restriction existed; this is how they were recomputed (model card).
@@ -69,9 +69,9 @@ def main(argv: list[str]) -> None:
         points["per_source"][name] = entry
     print(json.dumps({"thresholds": points["thresholds"], "auc": points["auc"], "per_source": points["per_source"]}, indent=1), flush=True)
     if "--dry" not in argv:
-        record_operating_points(weights, points, {"command": "python -m inference.evaluation.validation_points " + str(weights),
+        record_operating_points(weights, points, {"command": "python -m inference.ich.evaluation.validation_points " + str(weights),
                                                   "data": VALIDATION_DATA,
-                                                  "why": "operating points with the intracranial restriction of inference.postprocess applied"})
+                                                  "why": "operating points with the intracranial restriction of inference.ich.postprocess applied"})
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """A real volume made ready for lesion insertion: network grid, brain density corrected, segmented.
 
 The volume is resampled in-plane to the network's input grid first (as the serving path does with every
-series: :func:`inference.preprocess.preprocess` stretches the image to ``size`` x ``size``), so insertion,
+series: :func:`inference.ich.preprocess.preprocess` stretches the image to ``size`` x ``size``), so insertion,
 labels and training all see what the network sees. A cadaver's brain is then shifted to living density
-(:func:`inference.realct.loaders.correct_postmortem_brain`) and the result segmented
-(:func:`inference.realct.compartments.segment`) inside the intracranial mask of
-:func:`inference.intracranial.intracranial_mask`, of which only the largest 3D-connected piece is kept: the
+(:func:`inference.ich.realct.loaders.correct_postmortem_brain`) and the result segmented
+(:func:`inference.ich.realct.compartments.segment`) inside the intracranial mask of
+:func:`inference.ich.intracranial.intracranial_mask`, of which only the largest 3D-connected piece is kept: the
 mask is made slice by slice, and below the skull base of a volume that runs down to the neck a bone ring
 (the mandible, a vertebra) can enclose soft tissue that is not intracranial. Preparing a 234-slice volume takes a few seconds;
 :func:`prepare_cached` keeps the result as ``.npz``.

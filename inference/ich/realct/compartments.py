@@ -1,7 +1,7 @@
 """Compartments of a real head CT: skull, brain parenchyma, CSF spaces (sulci, fissures, cisterns), ventricles.
 
 HU thresholds and morphology only, on HU smoothed in-plane (Gaussian, sigma 0.8 mm) so that noise does not
-split tissue classes. Inside the intracranial mask (:func:`inference.intracranial.intracranial_mask`):
+split tissue classes. Inside the intracranial mask (:func:`inference.ich.intracranial.intracranial_mask`):
 
 - **skull**: any voxel outside the mask above :data:`BONE_HU` (unsmoothed HU: the calvarium, the skull base).
 - **CSF**: :data:`CSF_HU` (-20 to 17 HU); **parenchyma**: 17 to :data:`BRAIN_HU_MAX` (58 HU). What is left
@@ -16,7 +16,7 @@ split tissue classes. Inside the intracranial mask (:func:`inference.intracrania
 
 The depth below the inner table (Euclidean distance transform of the mask, in mm, with the volume's
 spacing) and the midline column (the mask's centroid) are kept: lesion insertion places each subtype with
-them (:mod:`inference.realct.lesions`).
+them (:mod:`inference.ich.realct.lesions`).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def segment(hu: np.ndarray, spacing: tuple[float, float, float], intracranial: n
     ----------
     hu
         float32 [z, y, x] in HU (a cadaver already corrected by
-        :func:`inference.realct.loaders.correct_postmortem_brain`).
+        :func:`inference.ich.realct.loaders.correct_postmortem_brain`).
     spacing
         (slice, row, column) spacing in mm.
     intracranial

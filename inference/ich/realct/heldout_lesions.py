@@ -1,9 +1,9 @@
-"""A second lesion family, for evaluation only: other shapes and placement rules than :mod:`inference.realct.lesions`.
+"""A second lesion family, for evaluation only: other shapes and placement rules than :mod:`inference.ich.realct.lesions`.
 
-Training never draws from it (:class:`inference.realct.source.RealInsertionSource` uses
-:func:`inference.realct.lesions.make_lesion`); it measures whether the network learned blood in its
+Training never draws from it (:class:`inference.ich.realct.source.RealInsertionSource` uses
+:func:`inference.ich.realct.lesions.make_lesion`); it measures whether the network learned blood in its
 compartments or the training family's shapes. Same fraction maps, blood HU and noise blending as the
-training family (:func:`inference.realct.lesions.apply_lesions`); every site name differs from the
+training family (:func:`inference.ich.realct.lesions.apply_lesions`); every site name differs from the
 training family's.
 
 - **EDH**: an elongated lens (two in-plane radii, long 35-60 mm, short 12-25 mm, rotated) 4-15 mm thick,

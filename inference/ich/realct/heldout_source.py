@@ -1,4 +1,4 @@
-"""Real volumes with bleeds of the held-out lesion family (:mod:`inference.realct.heldout_lesions`), for evaluation only."""
+"""Real volumes with bleeds of the held-out lesion family (:mod:`inference.ich.realct.heldout_lesions`), for evaluation only."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from inference.ich.realct.source import RealInsertionSource
 
 
 class HeldOutInsertionSource(RealInsertionSource):
-    """:class:`~inference.realct.source.RealInsertionSource` drawing its bleeds from the held-out family.
+    """:class:`~inference.ich.realct.source.RealInsertionSource` drawing its bleeds from the held-out family.
 
     Same seeds, volumes, re-slicing and labels; other shapes and placements. Training never builds it
-    (:func:`inference.training.factory.build_source` refuses it without an explicit evaluation split).
+    (:func:`inference.ich.training.factory.build_source` refuses it without an explicit evaluation split).
     """
 
     name = "realct-heldout"

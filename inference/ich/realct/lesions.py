@@ -6,7 +6,7 @@ positions inside each slice's thickness and averaged, so a thick slice shows the
 what it cuts. Blood replaces the tissue by its fraction and keeps the scan's own noise:
 ``hu' = hu (1 - f) + f (blood + hu - smooth_hu)`` (``smooth_hu`` the background smoothed in-plane).
 
-Placement rules (compartments from :mod:`inference.realct.compartments`):
+Placement rules (compartments from :mod:`inference.ich.realct.compartments`):
 
 - **EDH** (epidural): biconvex lens against the inner table of the convexity: the voxels less than
   ``T (1 - (s/R)^2)`` below the inner table, ``s`` the distance from a point on the table, T 5-20 mm,
@@ -37,7 +37,7 @@ from inference.ich.realct.compartments import PARENCHYMA, SKULL, SULCAL_CSF, VEN
 
 SUBTYPES = {"EDH": "epidural", "SDH": "subdural", "SAH": "subarachnoid", "IPH": "intraparenchymal",
             "IVH": "intraventricular"}
-"""Subtype code -> label name of :data:`inference.labels.LABELS`."""
+"""Subtype code -> label name of :data:`inference.ich.labels.LABELS`."""
 
 ACUTE_HU = (55.0, 85.0)
 LOW_HU = (40.0, 55.0)

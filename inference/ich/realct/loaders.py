@@ -1,13 +1,13 @@
 """Readers of the real head-CT volumes under ``../shared/data/real-ct/`` (one per folder format).
 
 Every reader returns a :class:`RealVolume`: HU as float32 ``[z, y, x]`` in the display order of
-:class:`inference.volume.Volume` (slices foot to head, rows anterior to posterior, columns patient right
+:class:`inference.ich.volume.Volume` (slices foot to head, rows anterior to posterior, columns patient right
 to patient left, i.e. the LPS patient axes of PS3.3 C.7.6.2.1.1), with the spacing in mm.
 
 Formats (see ``../shared/data/README.md``):
 
 ``ge-head-dcmqa``, ``visible-human-female-head``
-    DICOM slices, read through :meth:`inference.volume.Volume.from_datasets` (rescale to HU, sorted
+    DICOM slices, read through :meth:`inference.ich.volume.Volume.from_datasets` (rescale to HU, sorted
     along the slice normal; the GE series keeps its gantry tilt and its Pixel Padding Value -1500,
     which is set to -1024 HU, air).
 ``stanford-cthead``
@@ -25,7 +25,7 @@ Formats (see ``../shared/data/README.md``):
 The two cadavers (Visible Human Female, Stanford CThead) read brain at about 55-65 HU post mortem, inside
 the range of acute blood. :func:`correct_postmortem_brain` shifts the intracranial soft tissue down so
 that the brain's median reads :data:`NORMAL_BRAIN_HU`; it needs the intracranial mask and is applied by
-:func:`inference.realct.compartments.segment` callers through :func:`load_corrected`.
+:func:`inference.ich.realct.compartments.segment` callers through :func:`load_corrected`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and ``<id>.dcm``) as one-slice series with every class known.
 
 The files are real-world exports: their SOP/Series/Study "UIDs" are not valid UIDs and Slice Thickness is
-absent; :class:`inference.volume.Volume` reads them as one-slice volumes all the same.
+absent; :class:`inference.ich.volume.Volume` reads them as one-slice volumes all the same.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Real head-CT volumes as a training / validation :class:`~inference.training.sources.DataSource`.
+"""Real head-CT volumes as a training / validation :class:`~inference.ich.training.sources.DataSource`.
 
-Each sample is one real volume (prepared by :mod:`inference.realct.background`), with or without synthetic
-bleeds (:mod:`inference.realct.lesions`), cut and re-sliced the way a head CT is acquired:
+Each sample is one real volume (prepared by :mod:`inference.ich.realct.background`), with or without synthetic
+bleeds (:mod:`inference.ich.realct.lesions`), cut and re-sliced the way a head CT is acquired:
 
 1. the seed picks the volume (``seed % len(volumes)``) and, with probability ``bleed_share``, one subtype
    (70%) or two to three; a subtype with no room in that volume (no ventricle, no sulci) is dropped;
@@ -71,7 +71,7 @@ class RealInsertionSource:
     thickness_mm
         Slice thicknesses to draw from; None stands for the volume's own.
     subtypes
-        Subtype codes to draw from (keys of :data:`inference.realct.lesions.SUBTYPES`).
+        Subtype codes to draw from (keys of :data:`inference.ich.realct.lesions.SUBTYPES`).
     reslice
         False keeps every slice at the volume's own thickness (steps 2 and 3 of the module docstring are
         skipped): a validation volume is read as it was acquired.
@@ -79,7 +79,7 @@ class RealInsertionSource:
 
     name = "realct"
     lesion_maker: Callable[[Background, str, np.random.Generator], list[Lesion]] = staticmethod(make_lesion)
-    """The lesion family (the training family; :mod:`inference.realct.heldout_source` swaps it)."""
+    """The lesion family (the training family; :mod:`inference.ich.realct.heldout_source` swaps it)."""
 
     def __init__(self, root: Path, volumes: Sequence[str], seeds: Sequence[int], input_size: int = 256,
                  cache_dir: Path | None = None, bleed_share: float = 0.6,

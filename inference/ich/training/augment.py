@@ -3,7 +3,7 @@
 Geometric: left-right flip, rotation, zoom (real scans are often cropped tighter than the phantoms' field
 of view) and shift. Intensity: HU offset and gain, blur or extra noise. "Pre-windowed": with probability
 ``prewindowed`` the series is clipped to the brain window and quantised to 8 bits, as an exported PNG
-slice is (see :func:`inference.training.sources.png_to_hu`), so the encoder also learns from the input
+slice is (see :func:`inference.ich.training.sources.png_to_hu`), so the encoder also learns from the input
 such slices give.
 """
 

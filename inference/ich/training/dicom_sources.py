@@ -1,9 +1,9 @@
 """DICOM data sources: the RSNA 2019 challenge layout and the CQ500 layout.
 
 RSNA 2019 (Intracranial Hemorrhage Detection): ``stage_2_train.csv`` with rows ``ID,Label`` where ID is
-``<SOPInstanceUID>_<class>`` (classes as :data:`inference.labels.LABELS`), and a folder of ``<ID>.dcm``
+``<SOPInstanceUID>_<class>`` (classes as :data:`inference.ich.labels.LABELS`), and a folder of ``<ID>.dcm``
 single-slice files. The challenge shipped slices, not studies; series are rebuilt here from the headers
-(Series Instance UID) and ordered along the slice normal by :class:`inference.volume.Volume`.
+(Series Instance UID) and ordered along the slice normal by :class:`inference.ich.volume.Volume`.
 
 CQ500 (Chilamkurthy et al. 2018): one folder per series (any depth) and ``reads.csv`` with, per patient
 ``name`` (e.g. ``CQ500-CT-0``), ``Category`` and three radiologists' reads ``R1:ICH``, ``R1:IPH``,

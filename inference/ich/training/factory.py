@@ -18,7 +18,7 @@ EVALUATION_SPLITS = ("finetune", "validation", "test")
 sources without a split (``all``), so it cannot reach that family."""
 
 REALCT_SPLITS = {"all": ("train", "validation"), "finetune": ("train",), "validation": ("validation",), "test": ("test",)}
-"""``--split`` of the realct source -> its volume splits (:data:`inference.realct.source.SPLITS`). ``all`` (what
+"""``--split`` of the realct source -> its volume splits (:data:`inference.ich.realct.source.SPLITS`). ``all`` (what
 training builds) leaves out the test volume, which only ``--split test`` reaches."""
 
 

@@ -3,7 +3,7 @@
 The operating point is the threshold on the study-level "any" probability whose sensitivity on the
 validation series is at least ``min_sensitivity`` (a missed bleed costs more than a false alarm), with the
 best specificity that allows, midway between the validation scores that bound it
-(:func:`inference.evaluation.operating_point.operating_points`). It becomes the sidecar's ``threshold``; per-class
+(:func:`inference.ich.evaluation.operating_point.operating_points`). It becomes the sidecar's ``threshold``; per-class
 thresholds chosen the same way, and the threshold for a slice-level validation set (e.g. real PNG slices, on
 the encoder's per-slice output), are stored under ``operating_points``.
 """

@@ -3,7 +3,7 @@ collection of :class:`Sample` (one series: HU slices foot to head, labels, which
 
 Sources here: synthetic phantoms generated on the fly (optionally cached on disk) and a folder of 8-bit
 PNG slices with ``labels.csv``. The DICOM layouts (RSNA 2019, CQ500) live in
-:mod:`inference.training.dicom_sources`.
+:mod:`inference.ich.training.dicom_sources`.
 
 Every sample is resampled in-plane to the network's input size when it is loaded, so that training never
 holds full-resolution volumes.
@@ -60,7 +60,7 @@ class Sample:
     spacing : tuple of float or None
         (slice, row, column) spacing in mm of ``hu`` as stored (after the in-plane resampling), when known;
         the evaluation path needs it to restrict the output to the intracranial space
-        (:mod:`inference.postprocess`). None (PNG slices, phantoms cached before it was stored): not restricted.
+        (:mod:`inference.ich.postprocess`). None (PNG slices, phantoms cached before it was stored): not restricted.
     """
 
     key: str
@@ -88,7 +88,7 @@ class DataSource(Protocol):
 @runtime_checkable
 class KeyedSource(DataSource, Protocol):
     """A source that names every sample (``keys[i]`` is ``source[i].key``) without loading it, so that it can
-    be split by key (:func:`inference.training.factory.hashed_split`)."""
+    be split by key (:func:`inference.ich.training.factory.hashed_split`)."""
 
     @property
     def keys(self) -> Sequence[str]: ...
@@ -121,7 +121,7 @@ class PhantomSource:
     input_size
         Side the HU slices are resampled to when ``size`` differs from it.
     subtype
-        Subtype request of every study (see :func:`inference.phantoms.generate_study`), e.g. ``IPH`` or
+        Subtype request of every study (see :func:`inference.ich.phantoms.generate_study`), e.g. ``IPH`` or
         ``any`` for training studies that enrich a class; None: the generator's natural mix (half negative).
     """
 

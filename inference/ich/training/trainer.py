@@ -1,4 +1,4 @@
-"""Staged training of :class:`~inference.network.HemorrhageNet`, after Patel et al. 2019.
+"""Staged training of :class:`~inference.ich.network.HemorrhageNet`, after Patel et al. 2019.
 
 1. ``encoder``: the slice encoder with its auxiliary per-slice classifier (the CAM head, so the saliency
    maps localise), on batches of slices drawn from several series (positive slices over-sampled).
@@ -8,7 +8,7 @@
    the slice, study and auxiliary losses.
 
 Each stage keeps the weights of its best validation loss, counting the weights it started from (a stage
-that never improves on them is discarded), and stops early after ``patience`` epochs without improvement. Losses are the RSNA weighted log loss (:mod:`inference.training.losses`). Random
+that never improves on them is discarded), and stops early after ``patience`` epochs without improvement. Losses are the RSNA weighted log loss (:mod:`inference.ich.training.losses`). Random
 draws come from generators seeded by ``seed``; runs on the same machine and thread count repeat.
 Convolutions run in the channels-last memory layout, which oneDNN executes about three times faster on
 the CPU than the default layout; the returned network is back in the default layout, on the training device.
@@ -70,7 +70,7 @@ class TrainConfig:
     max_window: int = 24
     aux_weight: float = 0.5
     min_sensitivity: float = MIN_SENSITIVITY
-    """Validation sensitivity the operating points must reach (:mod:`inference.training.run`)."""
+    """Validation sensitivity the operating points must reach (:mod:`inference.ich.training.run`)."""
     patience: int = 2
     weight_decay: float = 1e-4
     threads: int = 2

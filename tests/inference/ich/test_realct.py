@@ -121,12 +121,12 @@ def test_splits_are_disjoint_by_volume():
 def test_test_volume_never_enters_training_or_threshold_choice(tmp_path, monkeypatch):
     """The training run's series (training and validation, hence operating points) and the validation
     sources of the operating points and the calibration hold no volume of the ``test`` split."""
-    import inference.training.run
+    import inference.ich.training.run
     from click.testing import CliRunner
 
     from dicomnode.cli import main
-    from inference.evaluation.validation_points import validation_sources
-    from inference.training.factory import build_source
+    from inference.ich.evaluation.validation_points import validation_sources
+    from inference.ich.training.factory import build_source
 
     seen: dict[str, object] = {}
 
@@ -139,7 +139,7 @@ def test_test_volume_never_enters_training_or_threshold_choice(tmp_path, monkeyp
             return set().union(*(volumes(part) for part in source.sources))
         return set(getattr(source, "volumes", ()))
 
-    monkeypatch.setattr(inference.training.run, "train_and_save", capture)
+    monkeypatch.setattr(inference.ich.training.run, "train_and_save", capture)
     result = CliRunner().invoke(main, ["train", "--source", "phantoms", "--out", str(tmp_path), "--train-seeds", "0-3",
                                        "--val-seeds", "10-11", "--real-ct", str(tmp_path), "--real-seeds", "0-8",
                                        "--real-val-seeds", "0-2", "--no-progress"])
