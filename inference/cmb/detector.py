@@ -31,6 +31,7 @@ from inference.cmb.location import BrainEllipsoid, LocationClass
 from inference.cmb.network import CmbResNet3d
 from inference.cmb.patches import extract_patches
 from inference.cmb.preprocess import prepare
+from inference.cmb.tta import augmented_probabilities
 from inference.errors import WeightsError
 
 NMS_MM = 6.0
@@ -59,6 +60,7 @@ class CmbModel:
     name: str = MODEL_NAME
     version: str = MODEL_VERSION
     screening: ScreeningParams = field(default_factory=ScreeningParams)
+    symmetries: int = 1        # patch views averaged per candidate (inference.cmb.tta), calibrated with the threshold
 
 
 @dataclass
@@ -88,7 +90,8 @@ def load_model(path: Path | None = None) -> CmbModel:
     sidecar = path.with_suffix(".json")
     if sidecar.exists():
         version = str(json.loads(sidecar.read_text()).get("version", MODEL_VERSION))
-    return CmbModel(network=network, threshold=float(checkpoint["threshold"]), version=version)
+    return CmbModel(network=network, threshold=float(checkpoint["threshold"]), version=version,
+                    symmetries=int(checkpoint.get("symmetries", 1)))
 
 
 def non_max_suppression(points_mm: np.ndarray, scores: np.ndarray, radius_mm: float) -> np.ndarray:
@@ -154,8 +157,7 @@ def detect(magnitude: np.ndarray, phase: np.ndarray | None, spacing_mm: tuple[fl
     probabilities = np.zeros(len(voxels), dtype=np.float32)
     if voxels:
         x = torch.from_numpy(extract_patches(prep.swi, prep.hp_phase, voxels))
-        with torch.inference_mode():
-            probabilities = torch.sigmoid(model.network(x)).numpy()
+        probabilities = augmented_probabilities(model.network, x, model.symmetries)
     t3 = time.perf_counter()
     chosen = np.nonzero(probabilities >= model.threshold)[0]
     grid_mm = np.asarray(voxels, dtype=np.float64).reshape(-1, 3)[chosen] * np.asarray(prep.spacing_mm)

@@ -1,0 +1,70 @@
+"""Test-time augmentation of the patch classifier: which views it takes and that a symmetric patch scores as itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inference.cmb.detector import load_model
+from inference.cmb.network import PATCH
+from inference.cmb.phantom.physics import dipole_field
+from inference.cmb.tta import augmented_probabilities, symmetric_views
+
+
+def _microbleed_patch() -> torch.Tensor:
+    """(1, 2, 21, 21, 21) patch of a paramagnetic sphere at the centre: dark SWI, its dipole phase (radians / pi)."""
+    k, j, i = np.mgrid[:PATCH, :PATCH, :PATCH] - PATCH // 2
+    sphere = ((2.0 * k) ** 2 + j ** 2 + i ** 2) <= 2.5 ** 2
+    field_ppm = dipole_field(sphere.astype(np.float32) * 1.5, (2.0, 1.0, 1.0))
+    phase = -2 * np.pi * 42.58 * 3.0 * 0.020 * field_ppm          # -gamma dB TE at 3 T, TE 20 ms
+    swi = np.where(sphere, 0.2, 1.0) * np.exp(-np.abs(phase))
+    return torch.from_numpy(np.stack([swi, phase / np.pi]).astype(np.float32)[None])
+
+
+def test_views_are_the_in_plane_symmetries_and_keep_slices_and_values():
+    x = torch.randn(3, 2, 5, 7, 7)
+    views = symmetric_views(x, 8)
+    assert torch.equal(views[0], x)
+    assert len({v.numpy().tobytes() for v in views}) == 8
+    for v in views:
+        assert v.shape == x.shape
+        # each slice stays at its place with the same values: only in-plane positions move, no sign changes
+        assert torch.equal(torch.sort(v.flatten(3), dim=3).values, torch.sort(x.flatten(3), dim=3).values)
+
+
+def test_unknown_number_of_views_is_refused():
+    with pytest.raises(ValueError):
+        symmetric_views(torch.zeros(1, 2, 3, 3, 3), 4)
+
+
+def test_a_microbleed_dipole_is_invariant_and_keeps_its_phase_sign():
+    x = _microbleed_patch()
+    centre = x[0, 1, PATCH // 2, PATCH // 2, PATCH // 2]
+    assert centre < 0                                   # paramagnetic: negative phase, the detector's convention
+    for v in symmetric_views(x, 8):
+        assert torch.allclose(v, x, atol=1e-5)
+        assert v[0, 1, PATCH // 2, PATCH // 2, PATCH // 2] == centre
+
+
+def test_the_augmented_score_of_a_symmetric_patch_is_the_plain_score():
+    network = load_model().network
+    x = _microbleed_patch()
+    with torch.inference_mode():
+        plain = torch.sigmoid(network(x)).numpy()
+    assert np.allclose(augmented_probabilities(network, x, 8, rescore_from=0.0), plain, atol=1e-5)
+    assert np.allclose(augmented_probabilities(network, x, 1), plain, atol=0)
+
+
+def test_the_augmented_score_is_the_mean_over_views_above_the_rescoring_cut():
+    network = load_model().network
+    x = torch.from_numpy(np.random.default_rng(0).normal(1.0, 0.3, (2, 2, PATCH, PATCH, PATCH)).astype(np.float32))
+    with torch.inference_mode():
+        each = np.stack([torch.sigmoid(network(v)).numpy() for v in symmetric_views(x, 8)])
+    assert np.allclose(augmented_probabilities(network, x, 8, rescore_from=0.0), each.mean(axis=0), atol=1e-6)
+    assert not np.allclose(each[0], each.mean(axis=0), atol=1e-4)   # the views do differ on an asymmetric patch
+    cut = float(each[0].max()) + 1e-3                                # both below the cut: plain scores kept
+    assert np.array_equal(augmented_probabilities(network, x, 8, rescore_from=cut), each[0])
+    mixed = augmented_probabilities(network, x, 8, rescore_from=float(each[0].mean()))
+    low, high = int(np.argmin(each[0])), int(np.argmax(each[0]))
+    assert mixed[low] == each[0][low] and np.isclose(mixed[high], each[:, high].mean(), atol=1e-6)
