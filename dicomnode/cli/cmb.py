@@ -80,12 +80,13 @@ def evaluate(config_path: Path | None, data_dir: Path, split: str, weights: Path
     load_or_exit(config_path)
     model = load_model(weights)
     data = load_split(data_dir / f"{split}.npz")
-    probabilities = score(model.network, centre_crop(data["patches"], magnitude_only))
+    probabilities = score(model.network, centre_crop(data["patches"], magnitude_only), symmetries=model.symmetries)
     metrics = detection_metrics(data, probabilities, model.threshold, NMS_MM)
     screening = detection_metrics(data, np.ones(len(probabilities)), 0.5, 0.0)   # every candidate kept
     metrics["screening_sensitivity"] = screening["sensitivity"]
     metrics["candidates_per_subject"] = len(probabilities) / len(data["seeds"])
     metrics["threshold"] = model.threshold
+    metrics["symmetries"] = model.symmetries
     metrics["magnitude_only"] = magnitude_only
     click.echo(json.dumps(metrics, indent=2))
 
@@ -141,8 +142,11 @@ def predict(config_path: Path | None, files: tuple[Path, ...], weights: Path | N
 @click.option("--weights", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
               help="Checkpoint whose threshold is (re)chosen and rewritten, with its .json sidecar.")
 @click.option("--max-fp-avg", type=click.FloatRange(0.0), default=0.5, show_default=True)
-def calibrate(config_path: Path | None, data_dir: Path, weights: Path, max_fp_avg: float) -> None:
-    """Choose the operating threshold on validation phantoms (highest sensitivity at FPavg <= max)."""
+@click.option("--symmetries", type=click.Choice(["1", "8"]), default="1", show_default=True,
+              help="Patch views averaged per candidate (test-time augmentation, inference.cmb.tta).")
+def calibrate(config_path: Path | None, data_dir: Path, weights: Path, max_fp_avg: float, symmetries: str) -> None:
+    """Choose the operating threshold on validation phantoms (highest sensitivity at FPavg <= max), for
+    the number of symmetric views the detector will average."""
     import torch
 
     from inference.cmb.detector import NMS_MM, load_model
@@ -151,13 +155,14 @@ def calibrate(config_path: Path | None, data_dir: Path, weights: Path, max_fp_av
     load_or_exit(config_path)
     model = load_model(weights)
     data = load_split(data_dir / "validation.npz")
-    threshold, metrics = choose_threshold(data, score(model.network, centre_crop(data["patches"])), NMS_MM,
-                                          max_fp_avg)
+    probabilities = score(model.network, centre_crop(data["patches"]), symmetries=int(symmetries))
+    threshold, metrics = choose_threshold(data, probabilities, NMS_MM, max_fp_avg)
     checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
-    checkpoint["threshold"] = threshold
+    checkpoint.update(threshold=threshold, symmetries=int(symmetries))
     torch.save(checkpoint, weights)
     sidecar = weights.with_suffix(".json")
     record = json.loads(sidecar.read_text()) if sidecar.exists() else {}
-    record.update(threshold=threshold, validation=metrics, calibrated_on=str(data_dir / "validation.npz"))
+    record.update(threshold=threshold, symmetries=int(symmetries), validation=metrics,
+                  calibrated_on=str(data_dir / "validation.npz"))
     sidecar.write_text(json.dumps(record, indent=2))
-    click.echo(json.dumps({"threshold": threshold, "validation": metrics}, indent=2))
+    click.echo(json.dumps({"threshold": threshold, "symmetries": int(symmetries), "validation": metrics}, indent=2))

@@ -1,7 +1,8 @@
 """Training and evaluation data of the CMB classifier: phantom studies -> screened candidates -> patches.
 
 Seeds of the three splits are disjoint (:data:`SPLITS`). Training phantoms carry more lesions (6-14
-microbleeds, 2-6 calcifications) so that positives are not too rare; validation and test phantoms use the
+microbleeds, 2-6 calcifications) so that positives are not too rare, and those from :data:`SMALL_FROM` only
+small microbleeds (1.5-3 mm source diameter, the classifier's validation misses); validation and test phantoms use the
 generator's own distribution (0-12 microbleeds, 0-4 calcifications). A candidate is positive when it
 matches a true microbleed (:func:`inference.cmb.evaluation.match_radius_mm`); its kind records whether it
 sits on a microbleed, a calcification or a mimic (vein, sinus edge, noise).
@@ -24,7 +25,8 @@ from inference.cmb.preprocess import prepare
 
 logger = logging.getLogger(__name__)
 
-SPLITS: dict[str, range] = {"train": range(1000, 1036), "validation": range(2000, 2020), "test": range(3000, 3010)}
+SPLITS: dict[str, range] = {"train": range(1000, 1060), "validation": range(2000, 2020), "test": range(3000, 3010)}
+SMALL_FROM = 1036          # training seeds from here draw only small microbleeds (1.5-3 mm)
 KINDS = ("mimic", "microbleed", "calcification")
 STORED_PATCH = 23          # 21 + 2: room for a +-1 voxel jitter at training time
 
@@ -34,7 +36,8 @@ def phantom_for(split: str, seed: int) -> SwiPhantom:
     if split == "train":
         rng = np.random.default_rng(seed + 7)
         return generate_swi_phantom(seed, n_microbleeds=int(rng.integers(6, 15)),
-                                    n_calcifications=int(rng.integers(2, 7)))
+                                    n_calcifications=int(rng.integers(2, 7)),
+                                    microbleed_mm=(1.5, 3.0) if seed >= SMALL_FROM else (1.5, 5.0))
     return generate_swi_phantom(seed)
 
 

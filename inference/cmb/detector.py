@@ -32,12 +32,13 @@ from inference.cmb.location import BrainEllipsoid, LocationClass
 from inference.cmb.network import CmbResNet3d
 from inference.cmb.patches import extract_patches
 from inference.cmb.preprocess import prepare
+from inference.cmb.tta import augmented_probabilities
 from inference.errors import WeightsError
 from inference.runtime.session import Session
 
 NMS_MM = 6.0
 MODEL_NAME = "cmb-resnet3d"
-MODEL_VERSION = "1.1.0"
+MODEL_VERSION = "1.2.0"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "cmb_resnet3d.pt"
 
 
@@ -62,6 +63,7 @@ class CmbModel:
     name: str = MODEL_NAME
     version: str = MODEL_VERSION
     screening: ScreeningParams = field(default_factory=ScreeningParams)
+    symmetries: int = 1        # patch views averaged per candidate (inference.cmb.tta), calibrated with the threshold
 
 
 @dataclass
@@ -95,7 +97,8 @@ def load_model(path: Path | None = None, backend: str = "torch", device: str = "
     if sidecar.exists():
         version = str(json.loads(sidecar.read_text()).get("version", MODEL_VERSION))
     return CmbModel(network=network, session=classifier_session(network, backend, device),
-                    threshold=float(checkpoint["threshold"]), version=version)
+                    threshold=float(checkpoint["threshold"]), version=version,
+                    symmetries=int(checkpoint.get("symmetries", 1)))
 
 
 def non_max_suppression(points_mm: np.ndarray, scores: np.ndarray, radius_mm: float) -> np.ndarray:
@@ -161,7 +164,8 @@ def detect(magnitude: np.ndarray, phase: np.ndarray | None, spacing_mm: tuple[fl
     probabilities = np.zeros(len(voxels), dtype=np.float32)
     if voxels:
         patches = extract_patches(prep.swi, prep.hp_phase, voxels)
-        probabilities = model.session.run({INPUT_NAME: patches})[OUTPUT_NAME]
+        probabilities = augmented_probabilities(
+            lambda views: model.session.run({INPUT_NAME: views})[OUTPUT_NAME], patches, model.symmetries)
     t3 = time.perf_counter()
     chosen = np.nonzero(probabilities >= model.threshold)[0]
     grid_mm = np.asarray(voxels, dtype=np.float64).reshape(-1, 3)[chosen] * np.asarray(prep.spacing_mm)

@@ -24,6 +24,7 @@ from inference.cmb.dataset import STORED_PATCH
 from inference.cmb.detector import MODEL_VERSION, NMS_MM, non_max_suppression
 from inference.cmb.evaluation import match, summarise
 from inference.cmb.network import PATCH, CmbResNet3d
+from inference.cmb.tta import Scorer, augmented_probabilities
 
 logger = logging.getLogger(__name__)
 CROP = (STORED_PATCH - PATCH) // 2
@@ -77,13 +78,21 @@ def augment(patches: np.ndarray, rng: np.random.Generator, magnitude_only_rate: 
     return out
 
 
-def score(model: nn.Module, inputs: np.ndarray, batch: int = 128) -> np.ndarray:
-    """Probabilities of "true microbleed" for network inputs ``(n, 2, 21, 21, 21)``."""
+def _probabilities(model: nn.Module) -> Scorer:
+    """The sigmoid of ``model``'s logits as a scorer of numpy patches."""
+    def run(patches: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return torch.sigmoid(model(torch.from_numpy(patches))).numpy()
+    return run
+
+
+def score(model: nn.Module, inputs: np.ndarray, batch: int = 128, symmetries: int = 1) -> np.ndarray:
+    """Probabilities of "true microbleed" for network inputs ``(n, 2, 21, 21, 21)``, averaged over
+    ``symmetries`` views (:mod:`inference.cmb.tta`)."""
     model.eval()
     out = []
-    with torch.inference_mode():
-        for start in range(0, len(inputs), batch):
-            out.append(torch.sigmoid(model(torch.from_numpy(inputs[start:start + batch]))).numpy())
+    for start in range(0, len(inputs), batch):
+        out.append(augmented_probabilities(_probabilities(model), inputs[start:start + batch], symmetries))
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
