@@ -31,7 +31,7 @@ from db.models import AuditEvent
 from db.text import bounded
 from dicomnode.errors import OutOfResources, StorageError
 from dicomnode.scp.access import REJECT_LOCAL_LIMIT, AccessPolicy, Decision
-from dicomnode.scp.commit import GroupCommit, Ticket
+from dicomnode.scp.commit import GroupCommit
 from dicomnode.scp.gate import Refusal
 from dicomnode.scp.inflight import InFlight
 from dicomnode.scp.inflate import InflateLimits
@@ -250,34 +250,38 @@ class IngestHandlers:
     def _store(self, event: evt.Event, info: InstanceInfo, association_id: int | None) -> bool:
         """Make the instance durable and its row committed; False when it was already stored.
 
-        The file is written, fsync'd and linked into place with no database lock held; its row joins the
-        next group commit while its directory entry is fsync'd. No file stays without its row.
+        The file is written, fsync'd and linked into place with no database lock held; its directory entry
+        is fsync'd on a sync thread while its row is committed in a group commit, and the answer waits for
+        both. No file stays without its row.
         """
         data = event.encoded_dataset()  # the DICOM File Format (PS3.10 7): preamble, file meta, data set
         path, created = self.store.write_new(info.study_uid, info.series_uid, info.sop_instance_uid, data)
         ticket = self.committer.enqueue(replace(info, path=str(path), size=len(data)), association_id)
-        if created:
-            try:
-                self.store.sync_entry(path)
-            except StorageError:
-                self._undo(path, ticket)
-                raise
+        synced = self.store.sync_entry_soon(path) if created else None
         try:
             first = self.committer.wait(ticket)
         except SQLAlchemyError:
-            if created:  # the commit failed after the write: no file without its row
+            if synced is not None:  # the commit failed after the write: no file without its row
+                synced.exception()
                 self.store.remove(path)
             raise
+        if synced is not None:
+            try:
+                synced.result()
+            except StorageError:
+                self._undo(path, first)
+                raise
         if first and not created:  # a whole file a crash left without its row (not yet reconciled): adopted
             self.store.sync_entry(path)
         return first
 
-    def _undo(self, path: Path, ticket: Ticket) -> None:
-        """The file could not be made durable: remove it, and its row once committed (never acknowledged)."""
+    def _undo(self, path: Path, inserted: bool) -> None:
+        """The file could not be made durable: remove it, and its row if it was committed (never acknowledged)."""
         self.store.remove(path)
+        if not inserted:
+            return
         try:
-            if self.committer.wait(ticket):
-                delete_instance(self.sessions, path.stem)
+            delete_instance(self.sessions, path.stem)
         except SQLAlchemyError as exc:
             log.error("row of %s could not be removed after its file failed: %s", path.stem, exc)
 

@@ -106,6 +106,7 @@ class StorageSCP:
         for assoc in remaining:
             assoc.join(timeout)
         self.committer.close()  # after the last handler: every row handed over is committed or failed
+        self.store.close()
         log.info("storage SCP stopped (%d association(s) aborted)", len(remaining))
 
 

@@ -5,7 +5,8 @@ replacing any file there (:meth:`DurableStore.write_new`), and its directory ent
 (:meth:`DurableStore.sync_entry`), so after a crash a file is either whole at its final path or absent
 there. The entries of the series and study folders themselves are fsync'd in their parents until this
 process has done so once for that folder (:class:`DurableFolders`); after that, only the series folder
-holding the new file needs an fsync. Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
+holding the new file needs an fsync. :meth:`DurableStore.sync_entry_soon` runs that fsync on a small pool of
+threads, so that the caller can commit the instance's row at the same time (the two flushes overlap). Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
 (:meth:`DurableStore.prepare`).
 """
 
@@ -17,6 +18,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from dicomnode.errors import OutOfResources, StorageError
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 _RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE})
 INCOMING = ".incoming"
 KNOWN_FOLDERS = 4096  # series and study folders remembered as durable (the least recently used are forgotten)
+SYNC_THREADS = 8  # directory fsyncs in flight at once (one per concurrent C-STORE is enough)
 
 
 class DurableFolders:
@@ -67,6 +70,11 @@ class DurableStore:
         self.root = root
         self.incoming = root / INCOMING
         self.durable = DurableFolders()
+        self._syncs = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="DirectorySync")
+
+    def close(self) -> None:
+        """Stop the directory-sync threads (after the last C-STORE handler has returned)."""
+        self._syncs.shutdown(wait=True)
 
     def prepare(self) -> int:
         """Create the folders and remove temporary files a crash left behind; return how many were removed."""
@@ -122,6 +130,10 @@ class DurableStore:
             self.durable.add(series)
         except OSError as exc:
             raise _storage_error(path.stem, exc) from exc
+
+    def sync_entry_soon(self, path: Path) -> Future[None]:
+        """:meth:`sync_entry` on a sync thread; the future raises its StorageError."""
+        return self._syncs.submit(self.sync_entry, path)
 
     def remove(self, path: Path) -> None:
         """Remove a file whose database row could not be committed (best effort)."""
