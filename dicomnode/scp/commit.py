@@ -1,15 +1,14 @@
 """Group commit of instance rows, leader/follower: the rows of concurrent associations share one commit.
 
-Each C-STORE handler writes, fsyncs and links its file on its own thread with no database lock held,
-hands its row to :meth:`GroupCommit.enqueue`, fsyncs the new directory entry, and then calls
-:meth:`GroupCommit.wait`. The first waiting handler that finds no commit running becomes the leader: it
-takes every row queued at that moment and inserts them in one transaction
-(:func:`db.ingest.insert_instances`); the other handlers wait for its outcome, and those whose rows came
-too late for its batch elect the next leader when it is done. N concurrent senders thus pay one commit
-(one WAL fsync on SQLite, one WAL flush on PostgreSQL) per batch, with no hop through a committer thread.
-A failed batch fails every row in it. Success still goes out only after the handler's own row is
-committed and its directory entry is durable; a crash between the two can leave a committed row whose
-new directory entry was lost (never acknowledged), which start-up reconciliation removes
+Each C-STORE handler starts the durable write of its file on a sync thread (:meth:`DurableStore.store_soon
+<dicomnode.scp.storage.DurableStore.store_soon>`) and meanwhile commits its row with :meth:`GroupCommit.commit`.
+The first handler that finds no commit running becomes the leader: it takes every row queued at that moment
+and inserts them in one transaction (:func:`db.ingest.insert_instances`); the handlers whose rows it took
+wait for its outcome, and those whose rows came too late elect the next leader when it is done. N
+concurrent senders thus pay one commit (one WAL fsync on SQLite, one WAL flush on PostgreSQL) per batch,
+with no hop through a committer thread, and a failed batch fails every row in it. Success still goes out
+only after the handler's own row is committed and its file is durable. A crash in between can leave a
+committed row whose file never became durable (never acknowledged), which start-up reconciliation removes
 (:mod:`dicomnode.scp.reconcile`).
 
 One database connection serves every batch (only the leader uses it): a batch costs its transaction's

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from pydicom.uid import UncompressedTransferSyntaxes
 from pynetdicom import evt
@@ -250,40 +249,35 @@ class IngestHandlers:
     def _store(self, event: evt.Event, info: InstanceInfo, association_id: int | None) -> bool:
         """Make the instance durable and its row committed; False when it was already stored.
 
-        The file is written, fsync'd and linked into place with no database lock held; its directory entry
-        is fsync'd on a sync thread while its row is committed in a group commit, and the answer waits for
-        both. No file stays without its row.
+        The durable write (temporary name, fsync, no-replace link, directory fsync) runs on a sync thread
+        while this thread commits the row in a group commit: the file's flushes and the commit overlap, and
+        no database lock is held during file I/O. The answer waits for both; when either fails the other
+        is undone (no file without its row, no row without its file).
         """
         data = event.encoded_dataset()  # the DICOM File Format (PS3.10 7): preamble, file meta, data set
-        path, created = self.store.write_new(info.study_uid, info.series_uid, info.sop_instance_uid, data)
-        ticket = self.committer.enqueue(replace(info, path=str(path), size=len(data)), association_id)
-        synced = self.store.sync_entry_soon(path) if created else None
+        path = self.store.path_for(info.study_uid, info.series_uid, info.sop_instance_uid)
+        stored = self.store.store_soon(info.study_uid, info.series_uid, info.sop_instance_uid, data)
         try:
-            first = self.committer.wait(ticket)
+            first = self.committer.commit(replace(info, path=str(path), size=len(data)), association_id)
         except SQLAlchemyError:
-            if synced is not None:  # the commit failed after the write: no file without its row
-                synced.exception()
+            if stored.exception() is None and stored.result()[1]:  # a new file without its row: removed
                 self.store.remove(path)
             raise
-        if synced is not None:
-            try:
-                synced.result()
-            except StorageError:
-                self._undo(path, first)
-                raise
+        try:
+            _, created = stored.result()
+        except StorageError:
+            if first:  # the row of a file that could not be made durable (never acknowledged)
+                self._delete_row(info.sop_instance_uid)
+            raise
         if first and not created:  # a whole file a crash left without its row (not yet reconciled): adopted
             self.store.sync_entry(path)
         return first
 
-    def _undo(self, path: Path, inserted: bool) -> None:
-        """The file could not be made durable: remove it, and its row if it was committed (never acknowledged)."""
-        self.store.remove(path)
-        if not inserted:
-            return
+    def _delete_row(self, sop_instance_uid: str) -> None:
         try:
-            delete_instance(self.sessions, path.stem)
-        except SQLAlchemyError as exc:
-            log.error("row of %s could not be removed after its file failed: %s", path.stem, exc)
+            delete_instance(self.sessions, sop_instance_uid)
+        except SQLAlchemyError as exc:  # start-up reconciliation removes it (its file is missing)
+            log.error("row of %s could not be removed after its file failed: %s", sop_instance_uid, exc)
 
     def _failed(self, state: _Open, error: StorageError, sop_instance_uid: str) -> int:
         log.warning(

@@ -5,8 +5,8 @@ replacing any file there (:meth:`DurableStore.write_new`), and its directory ent
 (:meth:`DurableStore.sync_entry`), so after a crash a file is either whole at its final path or absent
 there. The entries of the series and study folders themselves are fsync'd in their parents until this
 process has done so once for that folder (:class:`DurableFolders`); after that, only the series folder
-holding the new file needs an fsync. :meth:`DurableStore.sync_entry_soon` runs that fsync on a small pool of
-threads, so that the caller can commit the instance's row at the same time (the two flushes overlap). Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
+holding the new file needs an fsync. :meth:`DurableStore.store_soon` runs the whole durable write on a small
+pool of threads, so that the caller can commit the instance's row at the same time (the flushes overlap). Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
 (:meth:`DurableStore.prepare`).
 """
 
@@ -96,8 +96,7 @@ class DurableStore:
         Returns the final path and True, or the final path and False when a file was already there (another
         copy of the instance, stored or in flight); the new data is then discarded. The no-replace rename
         is a hard link of the fsync'd temporary file followed by its removal. The new directory entry is
-        not yet durable: call :meth:`sync_entry` before acknowledging (the caller may commit the row
-        meanwhile, see :mod:`dicomnode.scp.commit`).
+        not yet durable: call :meth:`sync_entry` before acknowledging (:meth:`store` does both).
         """
         final = self.path_for(study_uid, series_uid, sop_instance_uid)
         temporary = self.incoming / f"{sop_instance_uid}.{uuid.uuid4().hex}.tmp"
@@ -131,9 +130,21 @@ class DurableStore:
         except OSError as exc:
             raise _storage_error(path.stem, exc) from exc
 
-    def sync_entry_soon(self, path: Path) -> Future[None]:
-        """:meth:`sync_entry` on a sync thread; the future raises its StorageError."""
-        return self._syncs.submit(self.sync_entry, path)
+    def store(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> tuple[Path, bool]:
+        """:meth:`write_new`, then :meth:`sync_entry` for a new file: on return the file at the final path is
+        durable (a new file whose entry cannot be made durable is removed again before the error is raised)."""
+        path, created = self.write_new(study_uid, series_uid, sop_instance_uid, data)
+        if created:
+            try:
+                self.sync_entry(path)
+            except StorageError:
+                self.remove(path)
+                raise
+        return path, created
+
+    def store_soon(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> Future[tuple[Path, bool]]:
+        """:meth:`store` on a sync thread; the future gives its result or raises its StorageError."""
+        return self._syncs.submit(self.store, study_uid, series_uid, sop_instance_uid, data)
 
     def remove(self, path: Path) -> None:
         """Remove a file whose database row could not be committed (best effort)."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import AuditEvent, Instance
 from dicomnode.config import Config
+from dicomnode.errors import StorageError
 from dicomnode.scp import commit
 from dicomnode.scp.server import StorageSCP
 from tests.factories import ct_series
@@ -103,3 +104,55 @@ def test_a_duplicate_arriving_while_the_first_commit_fails_is_stored_itself(
     with sessions() as session:
         outcomes = list(session.scalars(select(AuditEvent.outcome).where(AuditEvent.event_type == "store")))
     assert outcomes == ["failure"]  # the first copy's failure; the second was not a duplicate
+
+
+def send_each(port: int, datasets: list[Dataset]) -> dict[int, int]:
+    """One association per data set, all at once; the status of each C-STORE by index."""
+    statuses: dict[int, int] = {}
+
+    def send(n: int) -> None:
+        assoc = associate(port, calling=f"SENDER{n}")
+        statuses[n] = store_status(assoc, datasets[n])
+        assoc.release()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(datasets))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return statuses
+
+
+def test_a_failed_group_commit_fails_every_store_in_it_and_leaves_no_file(
+    scp: StorageSCP, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[int] = []
+
+    def failing(connection: Any, batch: Any) -> list[bool]:
+        batches.append(len(batch))
+        threading.Event().wait(0.5)  # the other associations' rows queue up behind this batch meanwhile
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(commit, "insert_instances", failing)
+    datasets = [ct_series(1, 32, seed=20 + n)[0] for n in range(3)]
+    assert send_each(scp.port, datasets) == {n: 0xA700 for n in range(3)}
+    assert sum(batches) == 3
+    assert rows(sessions) == []
+    assert not list(scp.store.root.rglob("*.dcm"))  # no file without its row
+    with sessions() as session:
+        failures = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "store")).all()
+    assert sorted(event.outcome for event in failures) == ["failure"] * 3
+
+
+def test_a_file_that_cannot_be_made_durable_leaves_no_row(
+    scp: StorageSCP, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_entry(path: Path) -> None:
+        raise StorageError(f"cannot write {path.stem}: Input/output error")
+
+    monkeypatch.setattr(scp.store, "sync_entry", no_entry)
+    datasets = [ct_series(1, 32, seed=30 + n)[0] for n in range(2)]
+    statuses = send_each(scp.port, datasets)
+    assert statuses == {0: 0xC211, 1: 0xC211}  # StorageError: other failure
+    assert rows(sessions) == []  # the committed rows were removed again
+    assert not list(scp.store.root.rglob("*.dcm"))
