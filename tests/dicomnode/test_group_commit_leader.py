@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -137,3 +137,21 @@ def test_a_broken_connection_is_replaced_and_the_batch_retried(sessions: session
     finally:
         group.close()
     assert stored(sessions) == 2
+
+
+def test_a_batch_is_one_insert_statement(sessions: sessionmaker[Session]) -> None:
+    """One statement: on PostgreSQL (autocommit) it is the whole transaction, so a batch commits atomically."""
+    engine = sessions.kw["bind"]
+    statements: list[str] = []
+    listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    group = GroupCommit(engine)
+    try:
+        tickets = [group.enqueue(instance(f"5.{i}"), None) for i in range(commit.MAX_BATCH + 1)]
+        assert group.wait(tickets[-1])  # the last one leads: the batch holds it and the first MAX_BATCH
+        assert all(ticket.done for ticket in tickets[:-1]) and tickets[1].inserted
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+        group.close()
+    assert [s.split()[0] for s in statements if not s.startswith(("BEGIN", "PRAGMA"))] == ["INSERT"]
+    assert stored(sessions) == commit.MAX_BATCH + 1
