@@ -30,7 +30,7 @@ class StorageSCP:
 
     def __init__(self, config: Config, sessions: sessionmaker[Session]) -> None:
         self.config = config
-        self.store = DurableStore(config.node.storage_dir)
+        self.store = DurableStore(config.node.storage_dir, writers=config.node.max_associations)
         self.committer = GroupCommit(sessions.kw["bind"])
         self.handlers = IngestHandlers(
             self.store,

@@ -6,7 +6,8 @@ replacing any file there (:meth:`DurableStore.write_new`), and its directory ent
 there. The entries of the series and study folders themselves are fsync'd in their parents until this
 process has done so once for that folder (:class:`DurableFolders`); after that, only the series folder
 holding the new file needs an fsync. :meth:`DurableStore.store_soon` runs the whole durable write on a small
-pool of threads, so that the caller can commit the instance's row at the same time (the flushes overlap). Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
+pool of threads, so that the caller can commit the instance's row meanwhile (the flushes overlap).
+Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
 (:meth:`DurableStore.prepare`).
 """
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 _RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE})
 INCOMING = ".incoming"
 KNOWN_FOLDERS = 4096  # series and study folders remembered as durable (the least recently used are forgotten)
-SYNC_THREADS = 8  # directory fsyncs in flight at once (one per concurrent C-STORE is enough)
 
 
 class DurableFolders:
@@ -66,14 +66,16 @@ class DurableFolders:
 class DurableStore:
     """Writes received instances so that an acknowledged instance survives a crash."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, writers: int = 8) -> None:
+        """``writers``: durable writes of :meth:`store_soon` in flight at once (one per association is enough;
+        threads start as they are needed)."""
         self.root = root
         self.incoming = root / INCOMING
         self.durable = DurableFolders()
-        self._syncs = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="DirectorySync")
+        self._syncs = ThreadPoolExecutor(writers, thread_name_prefix="DurableWrite")
 
     def close(self) -> None:
-        """Stop the directory-sync threads (after the last C-STORE handler has returned)."""
+        """Stop the threads of :meth:`store_soon` (after the last C-STORE handler has returned)."""
         self._syncs.shutdown(wait=True)
 
     def prepare(self) -> int:
