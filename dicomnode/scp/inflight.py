@@ -2,8 +2,8 @@
 
 Re-sending is idempotent (DESIGN.md): a copy of an instance already stored is a duplicate, acknowledged
 without being stored again. A copy that arrives while the first one is still being written or committed
-must not be acknowledged on the strength of that first copy (its commit may still fail, and its file be
-removed), nor race it for the final path: :meth:`InFlight.claim` makes it wait until the first copy has
+must not be acknowledged on the strength of that first copy (its row can be committed before its file is
+durable, and either can still fail and be undone), nor race it for the final path: :meth:`InFlight.claim` makes it wait until the first copy has
 been acknowledged (then it is a duplicate) or has failed (then it is stored in its own right).
 """
 
