@@ -8,7 +8,9 @@
 
 all in the same run, and prints instances/s for each and its ratios to (a) and (a0). Target: ratio >= 0.9 with 1 and
 with N senders. Each sender pushes its own series in one association; the rate is all instances over the
-wall time from the first sender's start to the last one's end (median of ``--repeat`` rounds). Every round
+wall time from the first sender's start to the last one's end (median of ``--repeat`` rounds; the
+range column gives the slowest and fastest round; "paired" is the median over rounds of each round's own
+ratio to (a), which a machine whose load drifts between rounds disturbs less). Every round
 runs every target once, in an order that rotates from round to round, after the senders' files are synced
 to disk: the load of a shared machine falls on all targets alike.
 
@@ -162,7 +164,8 @@ def main() -> None:
 
     print(f"\ningest of 512x512 16-bit CT slices with dcmtk storescu, {args.slices} per sender, "
           f"median of {args.repeat} rounds")
-    print(f"{'senders':>7}  {'target':<46} {'instances/s':>12} {'seconds':>8} {'vs (a)':>7} {'vs (a0)':>8}")
+    print(f"{'senders':>7}  {'target':<46} {'instances/s':>12} {'range':>13} {'seconds':>8} {'vs (a)':>7} {'vs (a0)':>8}"
+          f" {'paired':>7}")
     met = True
     for senders in args.senders:
         instances = senders * args.slices
@@ -170,8 +173,10 @@ def main() -> None:
         for target in targets:
             ratio, ratio_plain = rates[target] / rates[bare], rates[target] / rates[plain]
             met = met and (ratio >= 0.9 or target in (bare, plain))
-            print(f"{senders:>7}  {target:<46} {rates[target]:>12.1f} {instances / rates[target]:>8.2f} "
-                  f"{ratio:>7.2f} {ratio_plain:>8.2f}")
+            spread = f"{instances / max(times[(senders, target)]):.0f}-{instances / min(times[(senders, target)]):.0f}"
+            paired = statistics.median(b / t for b, t in zip(times[(senders, bare)], times[(senders, target)]))
+            print(f"{senders:>7}  {target:<46} {rates[target]:>12.1f} {spread:>13} {instances / rates[target]:>8.2f} "
+                  f"{ratio:>7.2f} {ratio_plain:>8.2f} {paired:>7.2f}")
     print(f"target: every node row >= 0.90 x (a) with the same senders: {'met' if met else 'NOT met'}")
 
 

@@ -41,10 +41,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = {"read_only": True}
+"""Execution options of a transaction that only reads (``Session.connection(execution_options=READ_ONLY)``)."""
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     # One writer at a time: take the write lock at BEGIN so concurrent writers wait (busy_timeout)
-    # instead of failing with "database is locked" when a read transaction tries to upgrade.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # instead of failing with "database is locked" when a read transaction tries to upgrade. A transaction
+    # marked READ_ONLY begins deferred: in WAL mode it reads a snapshot and never blocks a writer.
+    read_only = connection.get_execution_options().get("read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

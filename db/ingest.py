@@ -107,7 +107,8 @@ def insert_instances(connection: Connection, batch: list[tuple[InstanceInfo, int
     This is the group commit of the ingest path: the rows of concurrent associations share one commit
     (one WAL fsync on SQLite, one WAL flush on PostgreSQL). The caller owns ``connection`` (the group
     committer keeps one for its life: no pool check-out and no pre-ping round trip per batch). Nothing is
-    committed if it raises.
+    committed if it raises. On a connection in autocommit mode (PostgreSQL, see :mod:`dicomnode.scp.commit`)
+    the single INSERT statement is itself the transaction.
     """
     if not batch:
         return []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -26,6 +27,11 @@ from dicomnode.scp.server import StorageSCP
 from dicomnode.workers.pool import WorkerPool
 
 log = logging.getLogger(__name__)
+
+GIL_SWITCH_SECONDS = 0.0005
+"""The interpreter's thread switch interval in serve (default 5 ms). A C-STORE wakes several threads per
+instance (its handler after the commit, the durable write after each fsync, the group commit's followers);
+with 5 ms, a woken thread can wait that long for the GIL behind one decoding another sender's PDUs."""
 
 
 def check_schema(engine: Engine) -> None:
@@ -57,6 +63,7 @@ class Node:
         self._stop = threading.Event()
 
     def start(self) -> None:
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         check_schema(self.engine)
         check_binding(self.config.admin)
         interrupted = close_interrupted_associations(self.sessions)

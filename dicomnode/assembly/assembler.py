@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import record_event
+from db.engine import READ_ONLY
 from db.jobs import NO_PIPELINE, NewJob, create_job, latest_job
 from db.models import utcnow
 from db.series import SeriesActivity, pending_series, series_instances, series_received_since, series_snapshot
@@ -71,6 +72,7 @@ class Assembler:
         assembly = self.config.assembly
         full = self._last_full_scan is None or time.monotonic() - self._last_full_scan >= assembly.full_scan_seconds
         with self.sessions() as session:
+            session.connection(execution_options=READ_ONLY)  # a pass that finds nothing ready never blocks ingest
             candidates = None
             if not full:
                 horizon = assembly.quiet_seconds + assembly.release_grace_seconds + RECENT_MARGIN_SECONDS
@@ -90,6 +92,7 @@ class Assembler:
     ) -> list[Decision]:
         """Ask each enabled pipeline (or the one named ``only``) about the series; record what they said."""
         with self.sessions() as session:
+            session.connection(execution_options=READ_ONLY)
             refs = series_instances(session, activity.series_uid, activity.max_instance_id)
         started = time.perf_counter()
         headers, unreadable = read_headers(refs)

@@ -1,105 +1,117 @@
-"""Group commit of instance rows: the rows of concurrent associations share one database commit.
+"""Group commit of instance rows, leader/follower: the rows of concurrent associations share one commit.
 
-Each C-STORE handler writes and fsyncs its file and links it into place on its own thread, with no
-database lock held, then hands the row to :class:`GroupCommitter` and, while that commit runs, fsyncs the
-directory entry; it answers only when both are done. One committer
-thread takes every row waiting at that moment and inserts them in a single transaction
-(:func:`db.ingest.insert_instances`), so N concurrent senders pay one commit (one WAL fsync on SQLite)
-per batch instead of one each, and no sender waits for another's file I/O. Success still goes out only
-after the handler's own row is committed and its file's directory entry is durable (the promise of the
-README). A crash between the two can leave a committed row whose new directory entry was lost: that
-instance was never acknowledged, and start-up reconciliation removes the row
+Each C-STORE handler starts the durable write of its file on a sync thread (:meth:`DurableStore.store_soon
+<dicomnode.scp.storage.DurableStore.store_soon>`) and meanwhile commits its row with :meth:`GroupCommit.commit`.
+The first handler that finds no commit running becomes the leader: it takes every row queued at that moment
+and inserts them in one transaction (:func:`db.ingest.insert_instances`); the handlers whose rows it took
+wait for its outcome, and those whose rows came too late elect the next leader when it is done. N
+concurrent senders thus pay one commit (one WAL fsync on SQLite, one WAL flush on PostgreSQL) per batch,
+with no hop through a committer thread, and a failed batch fails every row in it. Success still goes out
+only after the handler's own row is committed and its file is durable. A crash in between can leave a
+committed row whose file never became durable (never acknowledged), which start-up reconciliation removes
 (:mod:`dicomnode.scp.reconcile`).
 
-The committer keeps one database connection for its life (a batch costs its transaction's round trips
-and no pool check-out or pre-ping); a batch that finds the connection broken (the database restarted)
-is retried once on a new one, and a failure after that fails the batch's C-STOREs.
+One database connection serves every batch (only the leader uses it): no pool check-out or pre-ping per
+batch. On PostgreSQL it runs in autocommit mode, where the batch's single INSERT statement is its own
+transaction, committed (WAL flushed) before the statement returns: one round trip instead of three
+(BEGIN, INSERT, COMMIT). A batch that finds the connection broken (the database restarted) is retried
+once on a new one.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from concurrent.futures import Future
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 
 from db.ingest import InstanceInfo, insert_instances
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 256
+MAX_BATCH = 256  # rows per batch: below insertmanyvalues_page_size (1000), so a batch is one INSERT statement
 
 
-class GroupCommitter:
-    """A thread that commits queued instance rows in batches; :meth:`commit` blocks until its row is in."""
+@dataclass(eq=False)
+class Ticket:
+    """One queued row and, once its batch is done, whether it was inserted or what the commit raised."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.engine: Engine = sessions.kw["bind"]
-        self._connection: Connection | None = None  # used by the committer thread only
-        self._queue: queue.Queue[tuple[InstanceInfo, int | None, Future[bool]] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+    info: InstanceInfo
+    association_id: int | None
+    done: bool = False
+    inserted: bool = False
+    error: Exception | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="GroupCommitter", daemon=True)
-        self._thread.start()
 
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(10)
-            self._thread = None
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+class GroupCommit:
+    """Leader/follower group commit of instance rows on one engine (SQLite or PostgreSQL)."""
 
-    def submit(self, info: InstanceInfo, association_id: int | None) -> Future[bool]:
-        """Queue the row; the future gives True when it was inserted, False when the UID was already stored.
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None  # used by the current leader only
+        self._queued: list[Ticket] = []
+        self._leading = False
+        self._changed = threading.Condition()
 
-        The future raises what the database raised (SQLAlchemyError) when the batch holding the row failed.
+    def enqueue(self, info: InstanceInfo, association_id: int | None) -> Ticket:
+        """Queue the row for the next batch; :meth:`wait` gives its outcome."""
+        ticket = Ticket(info, association_id)
+        with self._changed:
+            self._queued.append(ticket)
+        return ticket
+
+    def wait(self, ticket: Ticket) -> bool:
+        """Block until the batch holding ``ticket`` is committed, leading it if no commit is running.
+
+        True when the row was inserted, False when its SOP Instance UID was already stored; raises what
+        the database raised (SQLAlchemyError) when that batch failed.
         """
-        if self._thread is None:
-            raise RuntimeError("the group committer is not running")
-        done: Future[bool] = Future()
-        self._queue.put((info, association_id, done))
-        return done
+        with self._changed:
+            while not ticket.done and self._leading:
+                self._changed.wait()
+            if not ticket.done:
+                self._leading = True
+                batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
+                if ticket not in batch:  # more than MAX_BATCH rows queued before it: its own goes too
+                    self._queued.remove(ticket)
+                    batch.append(ticket)
+        if not ticket.done:
+            self._lead(batch)
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.inserted
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            self._commit(batch)
-            if stop:
-                return
+    def commit(self, info: InstanceInfo, association_id: int | None) -> bool:
+        """:meth:`enqueue` and :meth:`wait` in one call."""
+        return self.wait(self.enqueue(info, association_id))
 
-    def _commit(self, batch: list[tuple[InstanceInfo, int | None, Future[bool]]]) -> None:
+    def close(self) -> None:
+        """Close the connection (after the last handler has returned)."""
+        with self._changed:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _lead(self, batch: list[Ticket]) -> None:
         try:
-            inserted = self._insert([(info, association_id) for info, association_id, _ in batch])
-        except Exception as exc:  # noqa: BLE001 - every waiter gets the failure, the committer lives on
+            inserted = self._insert([(ticket.info, ticket.association_id) for ticket in batch])
+        except Exception as exc:  # noqa: BLE001 - every row of the batch gets the failure
             log.error("commit of %d instance row(s) failed: %s", len(batch), type(exc).__name__)
-            for _, _, done in batch:
-                done.set_exception(exc)
-            return
-        for (_, _, done), new in zip(batch, inserted):
-            done.set_result(new)
+            for ticket in batch:
+                ticket.error = exc
+        else:
+            for ticket, new in zip(batch, inserted):
+                ticket.inserted = new
+        with self._changed:
+            for ticket in batch:
+                ticket.done = True
+            self._leading = False
+            self._changed.notify_all()
 
     def _insert(self, rows: list[tuple[InstanceInfo, int | None]]) -> list[bool]:
-        """:func:`insert_instances` on the committer's connection, once more on a new one if it was broken.
+        """:func:`insert_instances` on the shared connection, once more on a new one if it was broken.
 
         A retried batch whose first commit did reach the database finds its rows already stored.
         """
@@ -112,7 +124,10 @@ class GroupCommitter:
 
     def _attempt(self, rows: list[tuple[InstanceInfo, int | None]]) -> list[bool]:
         if self._connection is None:
-            self._connection = self.engine.connect()
+            connection = self.engine.connect()
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = connection
         try:
             return insert_instances(self._connection, rows)
         except DBAPIError:

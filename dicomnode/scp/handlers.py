@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from pydicom.uid import UncompressedTransferSyntaxes
 from pynetdicom import evt
@@ -32,8 +30,9 @@ from db.models import AuditEvent
 from db.text import bounded
 from dicomnode.errors import OutOfResources, StorageError
 from dicomnode.scp.access import REJECT_LOCAL_LIMIT, AccessPolicy, Decision
-from dicomnode.scp.commit import GroupCommitter
+from dicomnode.scp.commit import GroupCommit
 from dicomnode.scp.gate import Refusal
+from dicomnode.scp.inflight import InFlight
 from dicomnode.scp.inflate import InflateLimits
 from dicomnode.scp.received import read_received
 from dicomnode.scp.refusals import RefusalLimiter
@@ -72,12 +71,13 @@ class IngestHandlers:
         tls: bool,
         limits: InflateLimits,
         per_host: int,
-        committer: GroupCommitter,
+        committer: GroupCommit,
         uid_policy: UidPolicy = "strict",
     ) -> None:
         self.store = store
         self.uid_policy: UidPolicy = uid_policy
         self.committer = committer
+        self.inflight = InFlight()
         self.limits = limits
         self.per_host = per_host
         self.refusals = RefusalLimiter()
@@ -228,25 +228,10 @@ class IngestHandlers:
             state.stores += 1
         sop_instance_uid = str(_store_request(event).AffectedSOPInstanceUID or "")
         try:
-            info, uid_warnings = self._describe(event)
-            data = event.encoded_dataset()
-            # the file is written, fsync'd and linked into place with no database lock held ...
-            path, created = self.store.write_new(info.study_uid, info.series_uid, info.sop_instance_uid, data)
-            info = replace(info, path=str(path), size=len(data))
-            # ... its row joins the next group commit while its directory entry is fsync'd
-            committed = self.committer.submit(info, state.association_id)
-            try:
-                if created:
-                    self.store.sync_entry(path)
-            except StorageError:
-                self._undo(path, committed)
-                raise
-            try:
-                first = committed.result()
-            except SQLAlchemyError:
-                if created:  # the commit failed after the write: no file without its row
-                    self.store.remove(path)
-                raise
+            raw = event.encoded_dataset(include_meta=False)
+            info, uid_warnings = self._describe(event, raw)
+            with self.inflight.claim(info.sop_instance_uid):  # a second copy waits for this one's outcome
+                first = self._store(event, info, state.association_id)
             if not first:
                 self._audit_store(state, "duplicate", "instance already stored; kept the first copy", info)
             if uid_warnings:
@@ -261,14 +246,38 @@ class IngestHandlers:
             return OTHER_FAILURE
         return SUCCESS
 
-    def _undo(self, path: Path, committed: Future[bool]) -> None:
-        """The file could not be made durable: remove it, and its row once committed (never acknowledged)."""
-        self.store.remove(path)
+    def _store(self, event: evt.Event, info: InstanceInfo, association_id: int | None) -> bool:
+        """Make the instance durable and its row committed; False when it was already stored.
+
+        The durable write (temporary name, fsync, no-replace link, directory fsync) runs on a sync thread
+        while this thread commits the row in a group commit: the file's flushes and the commit overlap, and
+        no database lock is held during file I/O. The answer waits for both; when either fails the other
+        is undone (no file without its row, no row without its file).
+        """
+        data = event.encoded_dataset()  # the DICOM File Format (PS3.10 7): preamble, file meta, data set
+        path = self.store.path_for(info.study_uid, info.series_uid, info.sop_instance_uid)
+        stored = self.store.store_soon(info.study_uid, info.series_uid, info.sop_instance_uid, data)
         try:
-            if committed.result():
-                delete_instance(self.sessions, path.stem)
-        except SQLAlchemyError as exc:
-            log.error("row of %s could not be removed after its file failed: %s", path.stem, exc)
+            first = self.committer.commit(replace(info, path=str(path), size=len(data)), association_id)
+        except SQLAlchemyError:
+            if stored.exception() is None and stored.result()[1]:  # a new file without its row: removed
+                self.store.remove(path)
+            raise
+        try:
+            _, created = stored.result()
+        except StorageError:
+            if first:  # the row of a file that could not be made durable (never acknowledged)
+                self._delete_row(info.sop_instance_uid)
+            raise
+        if first and not created:  # a whole file a crash left without its row (not yet reconciled): adopted
+            self.store.sync_entry(path)
+        return first
+
+    def _delete_row(self, sop_instance_uid: str) -> None:
+        try:
+            delete_instance(self.sessions, sop_instance_uid)
+        except SQLAlchemyError as exc:  # start-up reconciliation removes it (its file is missing)
+            log.error("row of %s could not be removed after its file failed: %s", sop_instance_uid, exc)
 
     def _failed(self, state: _Open, error: StorageError, sop_instance_uid: str) -> int:
         log.warning(
@@ -277,16 +286,15 @@ class IngestHandlers:
         self._audit_failure(state, error.status, str(error), sop_instance_uid)
         return error.status
 
-    def _describe(self, event: evt.Event) -> tuple[InstanceInfo, list[str]]:
-        """The checked facts of the received data set (:func:`read_received`) and the UID warnings of
-        ``node.uid_policy``; a StorageError when it fails."""
+    def _describe(self, event: evt.Event, raw: bytes) -> tuple[InstanceInfo, list[str]]:
+        """The checked facts of the received data set ``raw`` (:func:`read_received`) and the UID warnings
+        of ``node.uid_policy``; a StorageError when it fails."""
         request = _store_request(event)
         sop_instance_uid, instance_warning = check_uid(
             request.AffectedSOPInstanceUID, "Affected SOP Instance UID (0000,1000)", self.uid_policy
         )
         sop_class_uid, _ = check_uid(request.AffectedSOPClassUID, "Affected SOP Class UID (0000,0002)", "strict")
         transfer_syntax = str(event.context.transfer_syntax)
-        raw = event.encoded_dataset(include_meta=False)
         received = read_received(raw, transfer_syntax, sop_class_uid, sop_instance_uid, self.limits, self.uid_policy)
         warnings = ([instance_warning] if instance_warning else []) + list(received.uid_warnings)
         info = InstanceInfo(

@@ -1,9 +1,9 @@
 """Start-up reconciliation of the storage folder with the ``instances`` table (what a crash can leave).
 
-A file is fsync'd and linked into place, then its row is committed while the new directory entry is
-fsync'd, and only when both are done is the instance acknowledged (:mod:`dicomnode.scp.commit`). A crash
-in between can leave a whole file at its final path with no row, or a committed row whose directory
-entry was lost: in both cases an instance that was never acknowledged. At start-up, before the SCP
+A file is written, fsync'd, linked into place and its directory entry fsync'd while its row is
+committed, and only when both are done is the instance acknowledged (:mod:`dicomnode.scp.commit`). A
+crash in between can leave a whole file at its final path with no row, or a committed row whose file or
+directory entry was lost: in both cases an instance that was never acknowledged. At start-up, before the SCP
 listens, :func:`reconcile`
 
 - adopts each such file whose header names the UIDs its path holds (a row is added, ``association_id``

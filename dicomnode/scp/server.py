@@ -13,7 +13,7 @@ from dicomnode.config import Config
 from dicomnode.errors import StartupError
 from dicomnode.identity import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from dicomnode.scp.access import AccessPolicy
-from dicomnode.scp.commit import GroupCommitter
+from dicomnode.scp.commit import GroupCommit
 from dicomnode.scp.contexts import as_presentation_contexts
 from dicomnode.scp.handlers import IngestHandlers
 from dicomnode.scp.inflate import InflateLimits
@@ -30,8 +30,8 @@ class StorageSCP:
 
     def __init__(self, config: Config, sessions: sessionmaker[Session]) -> None:
         self.config = config
-        self.store = DurableStore(config.node.storage_dir)
-        self.committer = GroupCommitter(sessions)
+        self.store = DurableStore(config.node.storage_dir, writers=config.node.max_associations)
+        self.committer = GroupCommit(sessions.kw["bind"])
         self.handlers = IngestHandlers(
             self.store,
             sessions,
@@ -61,7 +61,6 @@ class StorageSCP:
     def start(self) -> None:
         """Prepare storage and start listening in a background thread, behind the gate."""
         self.store.prepare()
-        self.committer.start()
         node = self.config.node
         tls = None
         if self.config.security.tls_enabled:
@@ -78,7 +77,6 @@ class StorageSCP:
                 on_invalid_request=self.handlers.on_invalid_request,
             )
         except OSError as exc:
-            self.committer.stop()
             raise StartupError(f"cannot listen on {address[0]}:{address[1]} (node.host/node.port): {exc}") from exc
         if not isinstance(server, GatedServer):  # make_server is typed to return its base class
             raise TypeError(f"make_server built a {type(server).__name__}, not the GatedServer asked for")
@@ -107,7 +105,8 @@ class StorageSCP:
             assoc.abort()
         for assoc in remaining:
             assoc.join(timeout)
-        self.committer.stop()  # after the last handler: every row handed over is committed or failed
+        self.committer.close()  # after the last handler: every row handed over is committed or failed
+        self.store.close()
         log.info("storage SCP stopped (%d association(s) aborted)", len(remaining))
 
 

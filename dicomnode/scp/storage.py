@@ -5,7 +5,9 @@ replacing any file there (:meth:`DurableStore.write_new`), and its directory ent
 (:meth:`DurableStore.sync_entry`), so after a crash a file is either whole at its final path or absent
 there. The entries of the series and study folders themselves are fsync'd in their parents until this
 process has done so once for that folder (:class:`DurableFolders`); after that, only the series folder
-holding the new file needs an fsync. Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
+holding the new file needs an fsync. :meth:`DurableStore.store_soon` runs the whole durable write on a small
+pool of threads, so that the caller can commit the instance's row meanwhile (the flushes overlap).
+Temporary files left by a crash stay in ``.incoming`` and are removed at start-up
 (:meth:`DurableStore.prepare`).
 """
 
@@ -17,6 +19,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from dicomnode.errors import OutOfResources, StorageError
@@ -63,10 +66,17 @@ class DurableFolders:
 class DurableStore:
     """Writes received instances so that an acknowledged instance survives a crash."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, writers: int = 8) -> None:
+        """``writers``: durable writes of :meth:`store_soon` in flight at once (one per association is enough;
+        threads start as they are needed)."""
         self.root = root
         self.incoming = root / INCOMING
         self.durable = DurableFolders()
+        self._syncs = ThreadPoolExecutor(writers, thread_name_prefix="DurableWrite")
+
+    def close(self) -> None:
+        """Stop the threads of :meth:`store_soon` (after the last C-STORE handler has returned)."""
+        self._syncs.shutdown(wait=True)
 
     def prepare(self) -> int:
         """Create the folders and remove temporary files a crash left behind; return how many were removed."""
@@ -88,8 +98,7 @@ class DurableStore:
         Returns the final path and True, or the final path and False when a file was already there (another
         copy of the instance, stored or in flight); the new data is then discarded. The no-replace rename
         is a hard link of the fsync'd temporary file followed by its removal. The new directory entry is
-        not yet durable: call :meth:`sync_entry` before acknowledging (the caller may commit the row
-        meanwhile, see :mod:`dicomnode.scp.commit`).
+        not yet durable: call :meth:`sync_entry` before acknowledging (:meth:`store` does both).
         """
         final = self.path_for(study_uid, series_uid, sop_instance_uid)
         temporary = self.incoming / f"{sop_instance_uid}.{uuid.uuid4().hex}.tmp"
@@ -122,6 +131,22 @@ class DurableStore:
             self.durable.add(series)
         except OSError as exc:
             raise _storage_error(path.stem, exc) from exc
+
+    def store(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> tuple[Path, bool]:
+        """:meth:`write_new`, then :meth:`sync_entry` for a new file: on return the file at the final path is
+        durable (a new file whose entry cannot be made durable is removed again before the error is raised)."""
+        path, created = self.write_new(study_uid, series_uid, sop_instance_uid, data)
+        if created:
+            try:
+                self.sync_entry(path)
+            except StorageError:
+                self.remove(path)
+                raise
+        return path, created
+
+    def store_soon(self, study_uid: str, series_uid: str, sop_instance_uid: str, data: bytes) -> Future[tuple[Path, bool]]:
+        """:meth:`store` on a sync thread; the future gives its result or raises its StorageError."""
+        return self._syncs.submit(self.store, study_uid, series_uid, sop_instance_uid, data)
 
     def remove(self, path: Path) -> None:
         """Remove a file whose database row could not be committed (best effort)."""

@@ -6,11 +6,15 @@ length (0xFFFF swallowing the elements after it) parses without complaint. :func
 the element headers first: every length must fit inside its data set or item, tags must ascend
 (PS3.5 7.1), sequences and items with undefined length must end with their delimiters (PS3.5 7.5), and
 the walk must end exactly at the last byte. Any breach raises :class:`CannotUnderstand` naming the element.
+On the way it keeps the values of the top-level elements asked for (:class:`Structure`), so a caller that
+needs a few attributes does not parse the data set a second time.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 from dicomnode.errors import CannotUnderstand
 
@@ -22,16 +26,27 @@ LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"
 MAX_DEPTH = 32  # nested sequences deeper than this are refused (a recursion bomb, not an image)
 
 
-def check_structure(data: bytes | memoryview, *, implicit_vr: bool, little_endian: bool) -> int | None:
+@dataclass
+class Structure:
+    """What the walk learnt: the length of top-level Pixel Data (None when absent or encapsulated) and the
+    value bytes of the top-level elements asked for, by tag (``vr`` is None in implicit VR encoding)."""
+
+    pixel_length: int | None = None
+    values: dict[int, tuple[bytes | None, bytes]] = field(default_factory=dict)
+
+
+def check_structure(
+    data: bytes | memoryview, *, implicit_vr: bool, little_endian: bool, wanted: Collection[int] = ()
+) -> Structure:
     """Raise CannotUnderstand unless ``data`` is a complete, well-formed encoded data set.
 
-    Returns the value length of the top-level Pixel Data (7FE0,0010) when it has a defined length, else None.
+    Returns the :class:`Structure`, with the values of the top-level elements whose tags are in ``wanted``.
     """
-    walker = _Walker(memoryview(data), implicit_vr, little_endian)
+    walker = _Walker(memoryview(data), implicit_vr, little_endian, frozenset(wanted))
     end = walker.dataset(0, len(data), depth=0, delimited=False)
     if end != len(data):
         raise CannotUnderstand(f"data set has {len(data) - end} unexpected byte(s) after offset {end}")
-    return walker.pixel_length
+    return walker.found
 
 
 def _tag_text(tag: int) -> str:
@@ -39,14 +54,15 @@ def _tag_text(tag: int) -> str:
 
 
 class _Walker:
-    def __init__(self, data: memoryview, implicit_vr: bool, little_endian: bool) -> None:
+    def __init__(self, data: memoryview, implicit_vr: bool, little_endian: bool, wanted: frozenset[int]) -> None:
         self.data = data
         self.implicit_vr = implicit_vr
         self.order = "<" if little_endian else ">"
-        self.pixel_length: int | None = None
+        self.wanted = wanted
+        self.found = Structure()
 
     def implicit(self) -> "_Walker":
-        return _Walker(self.data, True, self.order == "<")
+        return _Walker(self.data, True, self.order == "<", frozenset())
 
     def _header(self, pos: int, end: int) -> tuple[int, bytes | None, int, int]:
         """(tag, VR or None, value length, header size) of the element at ``pos``."""
@@ -101,8 +117,10 @@ class _Walker:
                 )
             if vr == b"SQ":
                 self._sequence(tag, start, start + length, depth + 1, delimited=False)
-            elif tag == PIXEL_DATA and depth == 0:
-                self.pixel_length = length
+            elif depth == 0 and tag == PIXEL_DATA:
+                self.found.pixel_length = length
+            elif depth == 0 and tag in self.wanted:
+                self.found.values[tag] = (vr, bytes(self.data[start : start + length]))
             pos = start + length
         if delimited:
             raise CannotUnderstand("data set ends before the delimiter of an item of undefined length")
