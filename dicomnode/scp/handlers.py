@@ -85,6 +85,7 @@ class IngestHandlers:
         self.policy = policy
         self.tls = tls
         self._open: dict[Association, _Open] = {}
+        self._admitted: dict[Association, str] = {}  # passed EVT_REQUESTED, not yet accepted: association -> host
         self._lock = threading.Lock()
 
     def bindings(self) -> list[evt.EventHandlerType]:
@@ -115,7 +116,7 @@ class IngestHandlers:
         peer = self._peer(event.assoc)
         decision = self.policy.decide(peer.calling_ae, peer.called_ae, peer.host)
         if decision.allowed:
-            decision = self._host_limit(peer.host)
+            decision = self._admit(event.assoc, peer.host)
         if decision.allowed:
             return
         assert decision.reject is not None
@@ -124,11 +125,17 @@ class IngestHandlers:
         event.assoc.acse.send_reject(*decision.reject)
         event.assoc.kill()  # as pynetdicom does after its own rejections: the RJ PDU leaves before the close
 
-    def _host_limit(self, host: str) -> Decision:
+    def _admit(self, assoc: Association, host: str) -> Decision:
+        """The per-host limit, counting associations admitted but not yet accepted (EVT_ACCEPTED comes after
+        the A-ASSOCIATE-AC is sent); an admitted association holds its slot from here on."""
         with self._lock:
+            for gone in [a for a in self._admitted if not a.is_alive()]:  # ended before EVT_ACCEPTED or a close event
+                del self._admitted[gone]
             held = sum(1 for state in self._open.values() if state.peer.host == host)
-        if held < self.per_host:
-            return Decision(True)
+            held += sum(1 for admitted in self._admitted.values() if admitted == host)
+            if held < self.per_host:
+                self._admitted[assoc] = host
+                return Decision(True)
         return Decision(False, f"{host} already holds {held} association(s) (node.max_associations_per_host)",
                         REJECT_LOCAL_LIMIT)
 
@@ -155,6 +162,8 @@ class IngestHandlers:
 
     def on_rejected(self, event: evt.Event) -> None:
         """Rejections pynetdicom makes itself, such as ``max_associations`` reached (local limit exceeded)."""
+        with self._lock:
+            self._admitted.pop(event.assoc, None)
         peer = self._peer(event.assoc)
         reason = "association refused by the node (maximum number of associations reached)"
         log.warning("association from %s:%d (%s) rejected: %s", peer.host, peer.port, peer.calling_ae, reason)
@@ -184,6 +193,7 @@ class IngestHandlers:
             association_id = None
         syntaxes = tuple(sorted({str(cx.transfer_syntax[0]) for cx in event.assoc.accepted_contexts}))
         with self._lock:
+            self._admitted.pop(event.assoc, None)
             self._open[event.assoc] = _Open(association_id, peer, syntaxes=syntaxes)
 
     def on_released(self, event: evt.Event) -> None:
@@ -200,6 +210,7 @@ class IngestHandlers:
 
     def _close(self, assoc: Association, outcome: str) -> None:
         with self._lock:
+            self._admitted.pop(assoc, None)
             state = self._open.pop(assoc, None)
         if state is None or state.association_id is None:
             return

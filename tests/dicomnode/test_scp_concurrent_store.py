@@ -5,6 +5,7 @@ the first copy's commit fails is stored in its own right (dicomnode.scp.inflight
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import AuditEvent, Instance
 from dicomnode.config import Config
 from dicomnode.errors import StorageError
-from dicomnode.scp import commit
+from dicomnode.scp import commit, handlers
 from dicomnode.scp.server import StorageSCP
 from tests.factories import ct_series
 from tests.integration.scu import associate, store_status
@@ -156,3 +157,39 @@ def test_a_file_that_cannot_be_made_durable_leaves_no_row(
     assert statuses == {0: 0xC211, 1: 0xC211}  # StorageError: other failure
     assert rows(sessions) == []  # the committed rows were removed again
     assert not list(scp.store.root.rglob("*.dcm"))
+
+
+def test_a_hosts_association_limit_counts_associations_not_yet_recorded(
+    tmp_path: Path, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EVT_ACCEPTED (where an association is recorded) fires after the A-ASSOCIATE-AC is sent: a burst of
+    requests from one host must not all pass the per-host limit while the first ones are being recorded."""
+    recorded = handlers.open_association
+
+    def slow_record(*args: Any, **kwargs: Any) -> int:
+        time.sleep(0.5)
+        return recorded(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "open_association", slow_record)
+    config = Config(node={"host": "127.0.0.1", "port": free_port(), "storage_dir": tmp_path / "storage",
+                          "max_associations_per_host": 3})
+    server = StorageSCP(config, sessions)
+    server.start()
+    outcomes: list[Any] = []
+    try:
+        threads = [threading.Thread(target=lambda n=n: outcomes.append(associate(server.port, calling=f"BURST{n}")))
+                   for n in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(assoc.is_established for assoc in outcomes) == [False, False, True, True, True]
+        for assoc in outcomes:
+            if assoc.is_established:
+                assoc.release()
+        time.sleep(1.0)  # the released ones are recorded closed; the host has its slots back
+        again = associate(server.port, calling="AFTER")
+        assert again.is_established
+        again.release()
+    finally:
+        server.stop(5)
