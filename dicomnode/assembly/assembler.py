@@ -19,6 +19,7 @@ while the node was down).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from db.audit import record_event
 from db.engine import READ_ONLY
 from db.jobs import NO_PIPELINE, NewJob, create_job, latest_job
 from db.models import utcnow
-from db.series import SeriesActivity, pending_series, series_instances, series_received_since, series_snapshot
+from db.series import InstanceRef, SeriesActivity, pending_series, series_instances, series_received_since, series_snapshot
 from dicomnode.assembly.headers import read_headers
 from dicomnode.assembly.readiness import Readiness, evaluate
 from dicomnode.assembly.study import StoredStudy
@@ -39,6 +40,9 @@ from dicomnode.pipelines import enabled_pipelines
 from dicomnode.pipelines.base import InputSet, NotApplicable, Refusal, Reopen, Wait
 
 log = logging.getLogger(__name__)
+
+IN_FLIGHT_SECONDS = 60.0
+"""How long after a series' last arrival a missing file counts as a durable write still finishing."""
 
 RECENT_MARGIN_SECONDS = 60.0
 """Look-back beyond quiet + grace for the incremental pass (covers slow commits and tick delays)."""
@@ -96,6 +100,8 @@ class Assembler:
             refs = series_instances(session, activity.series_uid, activity.max_instance_id)
         started = time.perf_counter()
         headers, unreadable = read_headers(refs)
+        if unreadable and self._file_in_flight(activity, refs, now):
+            return []
         study = StoredStudy(self.sessions, activity.study_uid, activity.series_uid, now, self.config.assembly)
         verdicts: Verdicts = []
         declined: list[str] = []
@@ -131,6 +137,21 @@ class Assembler:
         for pipeline_name, reopen in reopened if decisions else []:
             decisions += self._reopen(reopen.series_uid, pipeline_name, activity.series_uid, now)
         return decisions
+
+    @staticmethod
+    def _file_in_flight(activity: SeriesActivity, refs: list[InstanceRef], now: datetime) -> bool:
+        """Whether a file is missing from a series that received within :data:`IN_FLIGHT_SECONDS`.
+
+        A row is committed while its file's durable write may still be finishing (:mod:`dicomnode.scp.commit`;
+        the C-STORE is answered only when both are done), so a missing file of a recent instance is judged
+        again on a later pass instead of refused as unreadable.
+        """
+        if (now - activity.last_received_at).total_seconds() >= IN_FLIGHT_SECONDS:
+            return False
+        missing = [ref.sop_instance_uid for ref in refs if not os.path.exists(ref.path)]
+        if missing:
+            log.debug("series %s: %d file(s) not yet in place; judged again later", activity.series_uid, len(missing))
+        return bool(missing)
 
     def _reopen(self, series_uid: str, pipeline: str, completed_by: str, now: datetime) -> list[Decision]:
         """Judge ``series_uid`` again for ``pipeline``: series ``completed_by`` completes its input set."""

@@ -106,3 +106,19 @@ def test_full_scan_finds_old_series(sessions: sessionmaker[Session], tmp_path: P
     later = utcnow() + timedelta(hours=2)  # beyond the incremental look-back
     assert first.tick(later) == []
     assert len(Assembler(config(), sessions).tick(later)) == 1  # a restarted node scans everything
+
+
+def test_a_missing_file_of_a_recent_instance_waits_then_is_refused_as_unreadable(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A row is committed while its file's durable write may still finish (dicomnode.scp.commit): a file
+    missing shortly after the series' last arrival is judged again later, one still missing a minute on is not."""
+    datasets = ct_series(12, 32)
+    store(sessions, datasets, tmp_path, None)
+    (tmp_path / f"{datasets[-1].SOPInstanceUID}.dcm").unlink()
+    assembler = Assembler(config(), sessions)
+    assert assembler.tick(utcnow() + timedelta(seconds=6)) == [] and jobs(sessions) == []
+    [decision] = assembler.tick(utcnow() + timedelta(seconds=61))
+    [job] = jobs(sessions)
+    assert decision.state == job.state == SKIPPED
+    assert job.reason is not None and job.reason.startswith("1 stored instance file(s) cannot be read")
