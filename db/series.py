@@ -97,7 +97,7 @@ def pending_series(
             return []
         stats = stats.where(Instance.series_uid.in_(list(series_uids)))
         latest = latest.where(Job.series_uid.in_(list(series_uids)))
-    jobs = {job.series_uid: job for job in session.scalars(latest)}
+    jobs = {job.series_uid: job for job in session.scalars(latest.order_by(Job.id))}  # ties: the newest, as latest_job
     result = []
     for series_uid, study_uid, count, max_id, last_at in session.execute(stats):
         job = jobs.get(series_uid)

@@ -31,7 +31,9 @@ from db.audit import record_event
 from db.engine import READ_ONLY
 from db.jobs import NO_PIPELINE, NewJob, create_job, latest_job
 from db.models import utcnow
-from db.series import InstanceRef, SeriesActivity, pending_series, series_instances, series_received_since, series_snapshot
+from db.series import (
+    InstanceRef, SeriesActivity, pending_series, series_instances, series_received_since, series_snapshot,
+)
 from dicomnode.assembly.headers import read_headers
 from dicomnode.assembly.readiness import Readiness, evaluate
 from dicomnode.assembly.study import StoredStudy
@@ -156,10 +158,12 @@ class Assembler:
     def _reopen(self, series_uid: str, pipeline: str, completed_by: str, now: datetime) -> list[Decision]:
         """Judge ``series_uid`` again for ``pipeline``: series ``completed_by`` completes its input set."""
         with self.sessions() as session:
+            session.connection(execution_options=READ_ONLY)
             activities = pending_series(session, [series_uid], include_covered=True)
         if not activities:
             return []
-        readiness = Readiness("partner", f"series {completed_by} arrived after it was judged and completes its inputs")
+        readiness = Readiness("partner", f"series {completed_by} arrived after it was judged and completes its "
+                                         "inputs")
         log.info("series %s: %s judges it again: %s", series_uid, pipeline, readiness.message)
         return self._decide(activities[0], readiness, now, only=pipeline)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.engine import READ_ONLY
 from db.jobs import judged_inputs
 from db.series import pending_series, series_instances, study_series
 from dicomnode.assembly.headers import read_headers
@@ -42,6 +43,7 @@ class StoredStudy:
 
     def _read(self) -> list[OtherSeries]:
         with self.sessions() as session:
+            session.connection(execution_options=READ_ONLY)
             series = [(uid, top) for uid, top in study_series(session, self.study_uid) if uid != self.series_uid]
             pending = {activity.series_uid: activity for activity in pending_series(session, [u for u, _ in series])}
             refs = {uid: series_instances(session, uid, top) for uid, top in series}

@@ -107,6 +107,29 @@ def test_a_late_phase_series_gives_its_magnitude_series_a_new_job_that_reads_bot
     assert Assembler(config, sessions).tick(utcnow() + timedelta(seconds=8)) == []  # nothing judged twice
 
 
+def test_a_series_passed_over_then_reopened_is_still_judged_again_when_it_grows(
+    sessions: sessionmaker[Session], tmp_path: Path, swi_files: list[Path],
+) -> None:
+    """A magnitude series that no pipeline took (no phase yet, not described as SWI) and then reopened by its
+    phase holds two version-1 jobs (pipelines ``none`` and ``cmb_swi``); more instances still make a new one."""
+    magnitude, phase = split(swi_files)
+    for ds in magnitude:
+        ds.ScanningSequence = "SE"
+    config = Config(assembly=QUIET)
+    store(sessions, magnitude[:-1], tmp_path / "stored", None)
+    [passed_over] = Assembler(config, sessions).tick(utcnow() + timedelta(seconds=6))
+    assert passed_over.pipeline == NO_PIPELINE
+    store(sessions, phase, tmp_path / "stored", None)
+    Assembler(config, sessions).tick(utcnow() + timedelta(seconds=6))
+    versions = sorted((job.pipeline, job.version) for job in jobs(sessions) if job.series_uid == passed_over.series_uid)
+    assert versions == [("cmb_swi", 1), (NO_PIPELINE, 1)]
+    store(sessions, magnitude[-1:], tmp_path / "stored", None)
+    [grown] = Assembler(config, sessions).tick(utcnow() + timedelta(seconds=6))
+    assert (grown.series_uid, grown.pipeline) == (passed_over.series_uid, "cmb_swi")
+    [newest] = [job for job in jobs(sessions) if job.id == grown.job_id]
+    assert newest.version == 2 and newest.instance_count == len(magnitude)
+
+
 def test_magnitude_only_swi_runs_when_allowed_and_is_refused_otherwise(swi_files: list[Path]) -> None:
     magnitude, _ = split(swi_files)
     verdict = CMB.select(magnitude, Config(), Others())
