@@ -9,7 +9,7 @@ about 1e-6 of 1 to exactly 1 (ties far above any threshold).
 
 :func:`fit_temperature` minimises the negative log-likelihood of the labels over ``T``; the sidecar keeps one
 temperature per label under ``calibration`` (:meth:`Calibration.from_sidecar`), and the engines apply it to the
-slice and study probabilities after the intracranial restriction (:meth:`inference.engines.base.Engine.predict`).
+slice and study probabilities after the intracranial restriction (:meth:`inference.ich.predictor.Predictor.predict`).
 """
 
 from __future__ import annotations

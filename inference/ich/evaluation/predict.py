@@ -1,11 +1,11 @@
 """Run a :class:`~inference.ich.network.HemorrhageNet` over a data source and collect probabilities and labels.
 
-The computation is the torch engine's (:mod:`inference.engines.torch_engine`), on the device the network's
+The computation is the predictor's on torch (:class:`inference.ich.predictor.Predictor`), on the device the network's
 weights are on (the CPU, or the GPU during a CUDA training run): the slices are preprocessed (three windows)
 and encoded in batches, then the sequence part reads all slice features.
 The encoder's auxiliary per-slice classifier (the CAM head) is collected too, for slice-level sets.
 When a sample's spacing is known, the slice and study probabilities are restricted to the intracranial
-space as every engine does (:func:`inference.ich.postprocess.restrict_to_brain`), and with a ``calibration``
+space as the predictor does (:func:`inference.ich.postprocess.restrict_to_brain`), and with a ``calibration``
 (the sidecar's, :attr:`inference.ich.checkpoint.ModelInfo.calibration`) they are then calibrated as the engines
 calibrate them; the encoder's probabilities are never calibrated.
 """
