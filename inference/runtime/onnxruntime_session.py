@@ -56,22 +56,14 @@ class OnnxRuntimeSession:
         data = model.SerializeToString() if isinstance(model, onnx.ModelProto) else model
         self._session = ort.InferenceSession(data, session_options(threads), providers=providers)
         self.provider = providers[0]
-        self._inputs = tuple(i.name for i in self._session.get_inputs())
-        self._outputs = tuple(o.name for o in self._session.get_outputs())
-        logger.debug("onnxruntime session on %s: %s -> %s", providers, self._inputs, self._outputs)
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self._outputs
+        self.input_names = tuple(i.name for i in self._session.get_inputs())
+        self.output_names = tuple(o.name for o in self._session.get_outputs())
+        logger.debug("onnxruntime session on %s: %s -> %s", providers, self.input_names, self.output_names)
 
     @property
     def description(self) -> str:
         return f"onnxruntime:{self.provider}"
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        values = self._session.run(list(self._outputs), {name: feeds[name] for name in self._inputs})
-        return dict(zip(self._outputs, values))
+        values = self._session.run(list(self.output_names), {name: feeds[name] for name in self.input_names})
+        return dict(zip(self.output_names, values))

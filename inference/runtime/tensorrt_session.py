@@ -70,21 +70,14 @@ class TensorRTSession:
         self.built = False
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._input = model.graph.input[0].name
+        self.input_names = (self._input,)
         with torch.cuda.device(self.device):
             self.engine = self._engine(trt, model)
         self.context = self.engine.create_execution_context()
-        self._outputs = tuple(
+        self.output_names = tuple(
             name for name in (self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors))
             if self.engine.get_tensor_mode(name) == trt.TensorIOMode.OUTPUT
         )
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return (self._input,)
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self._outputs
 
     @property
     def description(self) -> str:
@@ -138,7 +131,7 @@ class TensorRTSession:
             raise EngineError(f"TensorRT rejected input {self._input} of shape {tuple(data.shape)} (outside its profile)")
         self.context.set_tensor_address(self._input, data.data_ptr())
         outputs = {}
-        for name in self._outputs:
+        for name in self.output_names:
             out = torch.empty(tuple(self.context.get_tensor_shape(name)), dtype=torch.float32, device=data.device)
             self.context.set_tensor_address(name, out.data_ptr())
             outputs[name] = out

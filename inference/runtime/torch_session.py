@@ -30,25 +30,17 @@ class TorchSession:
             raise BackendUnavailableError(f"device must be cpu or cuda for the torch engine, got {device!r}")
         self.module = module.eval().to(self.device)
         self.fp16 = self.device.type == "cuda"
-        self._inputs, self._outputs = input_names, output_names
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self._outputs
+        self.input_names, self.output_names = input_names, output_names
 
     @property
     def description(self) -> str:
         return f"torch:{self.device}" + (":fp16" if self.fp16 else "")
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        tensors = [torch.from_numpy(feeds[name]).to(self.device, non_blocking=True) for name in self._inputs]
+        tensors = [torch.from_numpy(feeds[name]).to(self.device, non_blocking=True) for name in self.input_names]
         with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.fp16):
             result = self.module(*tensors)
         values = result if isinstance(result, tuple) else (result,)
-        if len(values) != len(self._outputs):
-            raise ValueError(f"module returned {len(values)} outputs, expected {self._outputs}")
-        return {name: value.float().cpu().numpy() for name, value in zip(self._outputs, values)}
+        if len(values) != len(self.output_names):
+            raise ValueError(f"module returned {len(values)} outputs, expected {self.output_names}")
+        return {name: value.float().cpu().numpy() for name, value in zip(self.output_names, values)}

@@ -69,16 +69,8 @@ class TritonSession:
         self.address, self._ssl = split_url(url)
         self._timeout = timeout
         self._local = threading.local()  # tritonclient clients are not thread-safe: one per thread
-        self._inputs, self._outputs = input_names, output_names
+        self.input_names, self.output_names = input_names, output_names
         self.served = self._check_server()
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        return self._outputs
 
     @property
     def description(self) -> str:
@@ -106,7 +98,7 @@ class TritonSession:
         except Exception as exc:  # connection refused, timeouts, InferenceServerException
             raise BackendUnavailableError(f"Triton at {self.url} cannot be reached: {exc}") from exc
         found = (tuple(t.name for t in spec.inputs), tuple(sorted(t.name for t in spec.outputs)))
-        wanted = (self._inputs, tuple(sorted(self._outputs)))
+        wanted = (self.input_names, tuple(sorted(self.output_names)))
         if found != wanted:
             raise BackendUnavailableError(
                 f"Triton model {self.name!r} has inputs {found[0]} and outputs {found[1]}, expected {wanted[0]} and {wanted[1]}"
@@ -115,15 +107,15 @@ class TritonSession:
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         requests = []
-        for name in self._inputs:
+        for name in self.input_names:
             data = np.ascontiguousarray(feeds[name], dtype=np.float32)
             request = self._http.InferInput(name, list(data.shape), "FP32")
             request.set_data_from_numpy(data, binary_data=True)
             requests.append(request)
-        wanted = [self._http.InferRequestedOutput(name, binary_data=True) for name in self._outputs]
+        wanted = [self._http.InferRequestedOutput(name, binary_data=True) for name in self.output_names]
         result = self._client().infer(self.name, inputs=requests, outputs=wanted)
         arrays = {}
-        for name in self._outputs:
+        for name in self.output_names:
             array = result.as_numpy(name)
             if array is None:
                 raise EngineError(f"Triton model {self.name!r} returned no output {name!r}")
