@@ -130,6 +130,10 @@ def _split(source: str, data: Path | None, train_seeds: str, val_seeds: str, val
               help="The real-ct folder: its training volumes (with inserted bleeds) join the training series, "
                    "its validation volume the validation series.")
 @click.option("--real-seeds", default="0-599", show_default=True, help="Insertion seeds of the real training volumes.")
+@click.option("--real-negative-share", default=0.4, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Share of the real training samples drawn without an inserted bleed (real negatives); the rest "
+                   "get bleeds. The seeds drawn as negatives at a share are also negatives at any larger share. "
+                   "The default is the source's own mix (60% with bleeds); the validation volume always keeps it.")
 @click.option("--real-val-seeds", default="0-59", show_default=True, help="Insertion seeds of the real validation volume.")
 @click.option("--rsna-slices", "rsna_slices", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Folder of labelled real slices (labels.csv + <id>.dcm) added to the validation series.")
@@ -140,7 +144,7 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
           png_finetune: Path | None, width: int, encoder: str, lstm_hidden: int, input_size: int,
           sequence_series: int, patience: int, min_sensitivity: float, init: Path | None, threads: int, device: str,
           workers: int, series_per_step: int, extra_per_step: int, real_ct: Path | None, real_seeds: str,
-          real_val_seeds: str, rsna_slices: Path | None, version: str, no_progress: bool) -> None:
+          real_negative_share: float, real_val_seeds: str, rsna_slices: Path | None, version: str, no_progress: bool) -> None:
     """Train the hemorrhage model in three stages and write weights with their operating point."""
     setup_logging()
     from inference.ich.training.run import train_and_save
@@ -176,7 +180,7 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
         from inference.ich.realct.source import SPLITS, RealInsertionSource
 
         real_train = RealInsertionSource(real_ct, SPLITS["train"], parse_range(real_seeds), input_size=input_size,
-                                         cache_dir=cache)
+                                         cache_dir=cache, bleed_share=round(1.0 - real_negative_share, 6))
         real_val = RealInsertionSource(real_ct, SPLITS["validation"], parse_range(real_val_seeds),
                                        input_size=input_size, cache_dir=cache, reslice=False)
     if rsna_slices is not None:
@@ -200,7 +204,8 @@ def train(source: str, data: Path | None, out_dir: Path, epochs: str, steps: str
                  "png_finetune": str(png_finetune) if png_finetune else None,
                  "png_finetune_slices": len(extra) if extra else 0,
                  "real_ct": str(real_ct) if real_ct else None,
-                 "real_train": {"volumes": list(real_train.volumes), "seeds": real_seeds, "n": len(real_train)} if real_train else None,
+                 "real_train": {"volumes": list(real_train.volumes), "seeds": real_seeds, "n": len(real_train),
+                                "negative_share": real_negative_share} if real_train else None,
                  "real_val": {"volumes": list(real_val.volumes), "seeds": real_val_seeds, "n": len(real_val)} if real_val else None,
                  "rsna_slices_val": len(rsna_val) if rsna_val else 0}
     command = "dicomnode train " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:])

@@ -152,6 +152,58 @@ def test_test_volume_never_enters_training_or_threshold_choice(tmp_path, monkeyp
         assert not set(build_source("realct", tmp_path, seeds="0-3", split=split).volumes) & test
 
 
+def _captured_train_sources(tmp_path, monkeypatch, *options: str):
+    """(training, validation) sources that ``dicomnode train --real-ct ...`` with ``options`` would train on."""
+    import inference.ich.training.run
+    from click.testing import CliRunner
+
+    from dicomnode.cli import main
+
+    seen: dict[str, object] = {}
+
+    def capture(config, train, val, out_dir, version, **kwargs):
+        seen.update(train=train, val=val, data=kwargs["data"])
+        return tmp_path / "hemorrhage.pt"
+
+    monkeypatch.setattr(inference.ich.training.run, "train_and_save", capture)
+    result = CliRunner().invoke(main, ["train", "--source", "phantoms", "--out", str(tmp_path), "--train-seeds", "0-3",
+                                       "--val-seeds", "10-11", "--real-ct", str(tmp_path), "--real-seeds", "0-199",
+                                       "--real-val-seeds", "0-2", "--no-progress", *options])
+    assert result.exit_code == 0, result.output
+    return seen
+
+
+def _real_parts(source) -> list[RealInsertionSource]:
+    if hasattr(source, "sources"):
+        return [real for part in source.sources for real in _real_parts(part)]
+    return [source] if isinstance(source, RealInsertionSource) else []
+
+
+def test_real_negative_share_sets_the_real_training_negatives_only(tmp_path, monkeypatch, synthetic_background):
+    """``--real-negative-share`` changes the share of real training samples drawn without bleeds, keeps the
+    validation volume's mix, and its default is the source's own mix (the training behaviour before it)."""
+    default = _captured_train_sources(tmp_path, monkeypatch)
+    (train,), (val,) = _real_parts(default["train"]), _real_parts(default["val"])
+    assert train.bleed_share == RealInsertionSource(tmp_path, ["x"], [0]).bleed_share == val.bleed_share
+    assert default["data"]["real_train"]["negative_share"] == pytest.approx(0.4)
+    shared = _captured_train_sources(tmp_path, monkeypatch, "--real-negative-share", "0.7")
+    (train7,), (val7,) = _real_parts(shared["train"]), _real_parts(shared["val"])
+    assert train7.bleed_share == pytest.approx(0.3) and val7.bleed_share == val.bleed_share
+    assert shared["data"]["real_train"]["negative_share"] == pytest.approx(0.7)
+    assert set(train.volumes) == set(train7.volumes) == set(SPLITS["train"]) and train.seeds == train7.seeds
+
+    def negatives(source: RealInsertionSource) -> set[int]:
+        """Indices drawn without a lesion, every volume read as the synthetic head."""
+        monkeypatch.setattr(source, "background", lambda name: synthetic_background)
+        return {index for index in range(len(source)) if not source.draw(index)[1]}
+
+    few, many = negatives(train), negatives(train7)
+    assert 0.3 < len(few) / len(train) < 0.55 and 0.6 < len(many) / len(train7) < 0.85
+    assert few < many  # a sample drawn as a negative at a share stays one at a larger share
+    with pytest.raises(AssertionError, match="0.0<=x<=1.0"):
+        _captured_train_sources(tmp_path, monkeypatch, "--real-negative-share", "1.5")
+
+
 # ---------------------------------------------------------------------------------------------- real data
 realdata = pytest.mark.realdata
 
