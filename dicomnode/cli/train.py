@@ -4,8 +4,9 @@ Phantoms are split by seed ranges (``--train-seeds``, ``--val-seeds``); the DICO
 by a hash of each study key (``--val-fraction``); a PNG folder by its fixed finetune/validation split.
 ``--real-ct`` adds the real head-CT volumes with inserted bleeds, split by volume
 (:data:`inference.ich.realct.source.SPLITS`): the training volumes join the training series, the validation
-volume joins the validation series (and so the operating points); ``--rsna-slices`` adds labelled real
-slices to the validation series only.
+volume joins the validation series (and so the operating points); ``--real-negative-share`` sets the share
+of the real training samples drawn without a bleed; ``--rsna-slices`` adds labelled real slices to the
+validation series only.
 """
 
 from __future__ import annotations
