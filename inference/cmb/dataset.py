@@ -1,9 +1,13 @@
 """Training and evaluation data of the CMB classifier: phantom studies -> screened candidates -> patches.
 
 Seeds of the three splits are disjoint (:data:`SPLITS`). Training phantoms carry more lesions (6-14
-microbleeds, 2-6 calcifications) so that positives are not too rare, and those from :data:`SMALL_FROM` only
-small microbleeds (1.5-3 mm source diameter, the classifier's validation misses); validation and test phantoms use the
-generator's own distribution (0-12 microbleeds, 0-4 calcifications). A candidate is positive when it
+microbleeds, 2-6 calcifications) so that positives are not too rare; those from :data:`SMALL_FROM` draw only
+small microbleeds (1.5-3 mm source diameter, the classifier's validation misses), and those from
+:data:`SMALL_CALCIFICATION_FROM` 6-10 small calcifications (1.5-3 mm: a small, strongly diamagnetic sphere can
+give its voxels the paramagnetic phase sign once the phase wraps, so the classifier must learn it from the
+whole dipole pattern). Validation and test phantoms use the generator's own distribution (0-12 microbleeds,
+0-4 calcifications), except the third validation block (:data:`CALCIFICATION_VALIDATION_FROM`): 3-8
+calcifications of the generator's sizes each, so that calcifications reported as microbleeds can be measured. A candidate is positive when it
 matches a true microbleed (:func:`inference.cmb.evaluation.match_radius_mm`); its kind records whether it
 sits on a microbleed, a calcification or a mimic (vein, sinus edge, noise).
 """
@@ -25,19 +29,27 @@ from inference.cmb.preprocess import prepare
 
 logger = logging.getLogger(__name__)
 
-SPLITS: dict[str, range] = {"train": range(1000, 1060), "validation": range(2000, 2020), "test": range(3000, 3010)}
-SMALL_FROM = 1036          # training seeds from here draw only small microbleeds (1.5-3 mm)
+SPLITS: dict[str, range] = {"train": range(1000, 1080), "validation": range(2000, 2040), "test": range(3000, 3010)}
+SMALL_FROM = 1036          # training seeds 1036-1059 draw only small microbleeds (1.5-3 mm)
+SMALL_CALCIFICATION_FROM = 1060     # training seeds from here draw 6-10 small calcifications (1.5-3 mm)
+CALCIFICATION_VALIDATION_FROM = 2020    # validation seeds from here draw 3-8 calcifications
 KINDS = ("mimic", "microbleed", "calcification")
 STORED_PATCH = 23          # 21 + 2: room for a +-1 voxel jitter at training time
 
 
 def phantom_for(split: str, seed: int) -> SwiPhantom:
     """The phantom of one seed of a split (72 slices, whole brain)."""
+    rng = np.random.default_rng(seed + 7)
+    if split == "train" and seed >= SMALL_CALCIFICATION_FROM:
+        return generate_swi_phantom(seed, n_microbleeds=int(rng.integers(6, 15)),
+                                    n_calcifications=int(rng.integers(6, 11)), calcification_mm=(1.5, 3.0))
     if split == "train":
-        rng = np.random.default_rng(seed + 7)
         return generate_swi_phantom(seed, n_microbleeds=int(rng.integers(6, 15)),
                                     n_calcifications=int(rng.integers(2, 7)),
                                     microbleed_mm=(1.5, 3.0) if seed >= SMALL_FROM else (1.5, 5.0))
+    if split == "validation" and seed >= CALCIFICATION_VALIDATION_FROM:
+        return generate_swi_phantom(seed, n_microbleeds=int(rng.integers(0, 13)),
+                                    n_calcifications=int(rng.integers(3, 9)))
     return generate_swi_phantom(seed)
 
 

@@ -38,7 +38,7 @@ from inference.runtime.session import Session
 
 NMS_MM = 6.0
 MODEL_NAME = "cmb-resnet3d"
-MODEL_VERSION = "1.2.0"
+MODEL_VERSION = "1.3.0"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "cmb_resnet3d.pt"
 
 

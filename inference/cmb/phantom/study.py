@@ -66,7 +66,7 @@ class SwiPhantom:
 
 
 def _draw_lesions(rng: np.random.Generator, axes: tuple[float, float, float], n_cmb: int, n_calc: int,
-                  microbleed_mm: tuple[float, float]) -> list[Lesion]:
+                  microbleed_mm: tuple[float, float], calcification_mm: tuple[float, float]) -> list[Lesion]:
     lesions: list[Lesion] = []
     kinds = ["microbleed"] * n_cmb + ["calcification"] * n_calc
     classes = list(LocationClass)
@@ -74,7 +74,7 @@ def _draw_lesions(rng: np.random.Generator, axes: tuple[float, float, float], n_
         for _ in range(200):
             location = classes[int(rng.integers(len(classes)))]
             centre = place_in_compartment(rng, axes, location)
-            diameter = float(rng.uniform(*(microbleed_mm if kind == "microbleed" else (1.5, 5.0))))
+            diameter = float(rng.uniform(*(microbleed_mm if kind == "microbleed" else calcification_mm)))
             if all(np.linalg.norm(np.subtract(centre, other.centre_mm)) > (diameter + other.diameter_mm) / 2 + 8
                    for other in lesions):
                 break
@@ -86,7 +86,8 @@ def _draw_lesions(rng: np.random.Generator, axes: tuple[float, float, float], n_
 def generate_swi_phantom(seed: int, n_slices: int = 72, in_plane_mm: float = 1.0,
                          n_microbleeds: int | None = None, n_calcifications: int | None = None,
                          snr_white: float | None = None, sequence: Sequence | None = None,
-                         microbleed_mm: tuple[float, float] = (1.5, 5.0)) -> SwiPhantom:
+                         microbleed_mm: tuple[float, float] = (1.5, 5.0),
+                         calcification_mm: tuple[float, float] = (1.5, 5.0)) -> SwiPhantom:
     """Generate one SWI study from physics; the same arguments give the same study.
 
     Parameters
@@ -101,8 +102,8 @@ def generate_swi_phantom(seed: int, n_slices: int = 72, in_plane_mm: float = 1.0
         Lesion counts (default random: 0-12 microbleeds, 0-4 calcifications).
     snr_white : float, optional
         White-matter SNR of the magnitude (default random 15-40).
-    microbleed_mm : tuple of float
-        Range of microbleed source diameters (calcifications always 1.5-5 mm).
+    microbleed_mm, calcification_mm : tuple of float
+        Ranges of microbleed and calcification source diameters.
     """
     rng = np.random.default_rng(seed)
     seq = sequence or Sequence()
@@ -124,7 +125,7 @@ def generate_swi_phantom(seed: int, n_slices: int = 72, in_plane_mm: float = 1.0
     z_range = (origin[2], origin[2] + (n_slices - 1) * spacing[0])
     model = HeadModel(
         brain_axes_mm=axes,
-        lesions=_draw_lesions(rng, axes, n_cmb, n_calc, microbleed_mm),
+        lesions=_draw_lesions(rng, axes, n_cmb, n_calc, microbleed_mm, calcification_mm),
         veins=[random_vein(rng, axes, z_range) for _ in range(int(rng.integers(20, 41)))],
         sinuses=[((0.0, -(axes[1] + 7), -0.3 * axes[2]), (14.0, 6.0, 11.0)),
                  ((0.0, -0.35 * axes[1], -(axes[2] + 9)), (11.0, 10.0, 7.0))],

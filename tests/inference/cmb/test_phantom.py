@@ -77,3 +77,37 @@ def test_same_seed_same_phantom():
     b = generate_swi_phantom(3, n_slices=8, n_microbleeds=1, n_calcifications=0)
     assert np.array_equal(a.magnitude, b.magnitude) and np.array_equal(a.phase, b.phase)
     assert a.truth_dict() == b.truth_dict()
+
+
+def test_calcification_diameters_follow_the_range_given():
+    phantom = generate_swi_phantom(11, n_slices=40, n_microbleeds=0, n_calcifications=4, calcification_mm=(1.5, 2.0))
+    calcifications = [les for les in phantom.lesions if les.kind == "calcification"]
+    assert calcifications and all(1.5 <= les.diameter_mm <= 2.0 for les in calcifications)
+
+
+def _sphere_highpass(chi_ppm: float, diameter_mm: float, centre_z_mm: float) -> np.ndarray:
+    """High-pass phase on the 2 x 1 x 1 mm grid of one sphere in white matter (no noise, no background)."""
+    from inference.cmb.phantom.physics import GAMMA_HZ_PER_T, block_mean
+
+    fine_mm, shape = (1.0, 0.5, 0.5), (32, 64, 64)
+    z, y, x = np.meshgrid(*[(np.arange(n) + 0.5) * s for n, s in zip(shape, fine_mm)], indexing="ij", sparse=True)
+    inside = (z - centre_z_mm) ** 2 + (y - 16.5) ** 2 + (x - 16.5) ** 2 <= (diameter_mm / 2) ** 2
+    tissue = Tissue.MICROBLEED if chi_ppm > 0 else Tissue.CALCIFICATION
+    labels = np.where(inside, tissue, Tissue.WHITE).astype(np.uint8)
+    field = dipole_field(np.where(inside, chi_ppm, 0.0).astype(np.float32), fine_mm)
+    omega_te = 2 * np.pi * GAMMA_HZ_PER_T * 3.0 * 1e-6 * Sequence().te_s
+    image = block_mean(tissue_signal(labels, Sequence()) * np.exp(-1j * omega_te * field), (2, 2, 2))
+    return homodyne_highpass(np.abs(image), np.angle(image), (2.0, 1.0, 1.0))
+
+
+def test_a_small_strong_lesion_has_no_fixed_phase_sign_at_its_centre():
+    """Why the centre phase alone cannot tell the two apart: a calcification's pattern is the negative of
+    a microbleed's (up to their own signal), but once the phase of a small, strong sphere wraps, its sign at
+    the lesion depends on where the centre falls within the 2 mm slice. Centred on a slice boundary (z = 16 mm), a 1.6 mm,
+    -1.63 ppm calcification gives both slices negative (paramagnetic) phase; a microbleed of the same size
+    centred in a slice (z = 17 mm) gives that slice positive phase and its two neighbours negative."""
+    calcification = _sphere_highpass(-1.63, 1.6, 16.0)[7:9, 16, 16]        # slices 7 and 8 share the boundary
+    assert np.allclose(calcification, -_sphere_highpass(+1.63, 1.6, 16.0)[7:9, 16, 16], atol=0.05)
+    assert np.all(calcification < -1.5)
+    microbleed = _sphere_highpass(+1.63, 1.6, 17.0)[7:10, 16, 16]           # slice 8 spans 16-18 mm
+    assert microbleed[1] > 1.5 and microbleed[0] < -1.5 and microbleed[2] < -1.5
