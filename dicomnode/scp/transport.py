@@ -7,6 +7,8 @@
   Associations share the server's read-only supported presentation contexts instead of a deep copy each.
 - :class:`NodeAssociation` answers a C-STORE request that pynetdicom would drop without a response
   (no valid Affected SOP Instance UID or SOP Class UID, PS3.7 9.3.1.1) with 0xC210 at once.
+- Neither binds pynetdicom's standard log handlers while its logger is above INFO (the node keeps it at
+  WARNING, :mod:`dicomnode.logs`): they format every PDU and DIMSE message for log lines that are dropped.
 """
 
 from __future__ import annotations
@@ -59,8 +61,27 @@ class PrefacedSocket(AssociationSocket):
         return head
 
 
+def standard_logs() -> bool:
+    """Whether pynetdicom's standard log handlers would log anything: they build the INFO and DEBUG lines
+    of every PDU and DIMSE message sent and received (an eighth of the interpreter's time under concurrent
+    senders) before a ``pynetdicom`` logger above INFO drops them."""
+    return logging.getLogger("pynetdicom").isEnabledFor(logging.INFO)
+
+
+def bind_intervention_defaults(target: Association | ThreadedAssociationServer) -> None:
+    """pynetdicom's default handlers of the intervention events, without its standard log handlers."""
+    for event in evt._INTERVENTION_EVENTS:
+        target.bind(event, evt.get_default_handler(event))
+
+
 class NodeAssociation(Association):
     """An acceptor association that answers every C-STORE request, even one pynetdicom cannot serve."""
+
+    def _bind_defaults(self) -> None:
+        if standard_logs():
+            super()._bind_defaults()
+        else:
+            bind_intervention_defaults(self)
 
     def _serve_request(self, msg: DimseServiceType, context_id: int) -> None:
         if isinstance(msg, C_STORE) and not msg.is_valid_request and not self._sent_release:
@@ -162,6 +183,12 @@ class GatedServer(ThreadedAssociationServer):
         self.on_invalid_request = on_invalid_request
         super().__init__(ae, address, ae_title, contexts, ssl_context, evt_handlers, GatedRequestHandler)
         self.daemon_threads = True
+
+    def _bind_defaults(self) -> None:
+        if standard_logs():
+            super()._bind_defaults()
+        else:
+            bind_intervention_defaults(self)
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         assert self.socket is not None
