@@ -31,6 +31,7 @@ from pynetdicom.presentation import PresentationContext
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
 
 from dicomnode.scp.gate import Gatekeeper, PendingLimits, Refusal, read_associate_rq
+from dicomnode.scp.responses import StoreResponses
 from dicomnode.scp.tls import AuditedTLS
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,12 @@ def bind_intervention_defaults(target: Association | ThreadedAssociationServer) 
 
 
 class NodeAssociation(Association):
-    """An acceptor association that answers every C-STORE request, even one pynetdicom cannot serve."""
+    """An acceptor association that answers every C-STORE request, even one pynetdicom cannot serve, and
+    encodes plain C-STORE responses itself (:mod:`dicomnode.scp.responses`)."""
+
+    def __init__(self, ae: ApplicationEntity, mode: str) -> None:
+        super().__init__(ae, mode)
+        self.dimse = StoreResponses(self)
 
     def _bind_defaults(self) -> None:
         if standard_logs():
