@@ -8,11 +8,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Dialect, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.audit import new_event
@@ -112,26 +109,18 @@ def insert_instances(connection: Connection, batch: list[tuple[InstanceInfo, int
     """
     if not batch:
         return []
-    now = utcnow()
-    rows = [
-        {
-            "sop_instance_uid": info.sop_instance_uid,
-            "sop_class_uid": info.sop_class_uid,
-            "study_uid": info.study_uid,
-            "series_uid": info.series_uid,
-            "modality": info.modality,
-            "transfer_syntax": info.transfer_syntax,
-            "path": info.path,
-            "size": info.size,
-            "received_at": now,
-            "association_id": association_id,
-        }
-        for info, association_id in batch
-    ]
-    # Core, not the ORM: one statement object for every batch (built and compiled once), the rows as
-    # executemany parameters ("insertmanyvalues": one INSERT ... VALUES (...), (...) RETURNING per batch)
+    dialect = connection.dialect
+    received_at = _received_at_processor(dialect)(utcnow())
+    parameters: list[object] = []
+    for info, association_id in batch:
+        parameters += (info.sop_instance_uid, info.sop_class_uid, info.study_uid, info.series_uid, info.modality,
+                       info.transfer_syntax, info.path, info.size, received_at, association_id)
+    # The statement as text on the driver (its rows' placeholders written once per batch size), not a Core
+    # insert compiled for every batch: the SQL layer cost a tenth of the node's interpreter time under
+    # concurrent senders. exec_driver_sql keeps SQLAlchemy's error wrapping, invalidation and events.
     with connection.begin():  # one transaction, one commit
-        new = set(connection.execute(_insert_ignoring_stored(connection.dialect.name), rows).scalars())
+        result = connection.exec_driver_sql(_insert_sql(dialect.name, len(batch)), tuple(parameters))
+        new = {str(row[0]) for row in result}
     seen: set[str] = set()
     inserted = []
     for info, _ in batch:  # a UID twice in one batch: the first occurrence is the one inserted
@@ -140,13 +129,32 @@ def insert_instances(connection: Connection, batch: list[tuple[InstanceInfo, int
     return inserted
 
 
+INSTANCE_COLUMNS = ("sop_instance_uid", "sop_class_uid", "study_uid", "series_uid", "modality", "transfer_syntax",
+                    "path", "size", "received_at", "association_id")
+
+
 @cache
-def _insert_ignoring_stored(dialect: str) -> ReturningInsert[str]:
-    """``INSERT INTO instances ... ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING sop_instance_uid``."""
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    return (
-        insert(Instance).on_conflict_do_nothing(index_elements=["sop_instance_uid"]).returning(Instance.sop_instance_uid)
-    )
+def _insert_sql(dialect: str, rows: int) -> str:
+    """``INSERT INTO instances (...) VALUES (...), ... ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING
+    sop_instance_uid`` for ``rows`` rows, in the driver's positional placeholders (sqlite3 ``?``, psycopg
+    ``%s``). At most MAX_BATCH (256) rows of 10 values: within SQLite's 32766 and PostgreSQL's 65535."""
+    placeholder = "?" if dialect == "sqlite" else "%s"
+    row = "(" + ", ".join([placeholder] * len(INSTANCE_COLUMNS)) + ")"
+    return (f"INSERT INTO instances ({', '.join(INSTANCE_COLUMNS)}) VALUES {', '.join([row] * rows)} "
+            "ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING sop_instance_uid")
+
+
+_RECEIVED_AT: dict[str, Callable[[datetime], object]] = {}
+
+
+def _received_at_processor(dialect: Dialect) -> Callable[[datetime], object]:
+    """``received_at`` as the column's type binds it (UTCDateTime: on SQLite the text SQLAlchemy stores),
+    by dialect name."""
+    processor = _RECEIVED_AT.get(dialect.name)
+    if processor is None:
+        bind = Instance.__table__.c.received_at.type.bind_processor(dialect)
+        processor = _RECEIVED_AT[dialect.name] = bind if bind is not None else (lambda value: value)
+    return processor
 
 
 def delete_instance(sessions: sessionmaker[Session], sop_instance_uid: str) -> None:

@@ -18,6 +18,9 @@ from db.jobs import Job
 from db.models import Association, Instance
 
 
+IN_CHUNK = 500  # values per IN list: a full scan's series stay far below SQLite's 32766 bound parameters
+
+
 @dataclass(frozen=True)
 class CarrierState:
     """An association that carried instances of a series not yet covered by a job."""
@@ -98,43 +101,61 @@ def pending_series(
         stats = stats.where(Instance.series_uid.in_(list(series_uids)))
         latest = latest.where(Job.series_uid.in_(list(series_uids)))
     jobs = {job.series_uid: job for job in session.scalars(latest.order_by(Job.id))}  # ties: the newest, as latest_job
-    result = []
+    uncovered = []
     for series_uid, study_uid, count, max_id, last_at in session.execute(stats):
         job = jobs.get(series_uid)
         if not include_covered and job is not None and (job.instance_count, job.max_instance_id) == (count, max_id):
             continue
-        carriers, unknown = _carriers(session, series_uid, job.max_instance_id if job else 0)
-        result.append(
-            SeriesActivity(
-                study_uid=study_uid,
-                series_uid=series_uid,
-                instance_count=int(count),
-                max_instance_id=int(max_id),
-                last_received_at=_aware(last_at),
-                latest_job_id=job.id if job else None,
-                latest_version=job.version if job else 0,
-                carriers=carriers,
-                unknown_carrier=unknown,
-            )
+        uncovered.append((series_uid, study_uid, count, max_id, last_at, job))
+    carriers = _carriers(session, {row[0]: row[5].max_instance_id if row[5] else 0 for row in uncovered})
+    return [
+        SeriesActivity(
+            study_uid=study_uid,
+            series_uid=series_uid,
+            instance_count=int(count),
+            max_instance_id=int(max_id),
+            last_received_at=_aware(last_at),
+            latest_job_id=job.id if job else None,
+            latest_version=job.version if job else 0,
+            carriers=carriers[series_uid][0],
+            unknown_carrier=carriers[series_uid][1],
         )
+        for series_uid, study_uid, count, max_id, last_at, job in uncovered
+    ]
+
+
+def _carriers(
+    session: Session, after_ids: dict[str, int]
+) -> dict[str, tuple[tuple[CarrierState, ...], bool]]:
+    """Per series (its UID -> the highest instance id its latest job covers): the associations that carried
+    its instances above that id, by their last such instance, and whether one of those has no association.
+
+    Two queries for every 500 series together (one pair per series cost the assembly pass most of its
+    time while instances arrive): the highest instance id per (series, association) is above
+    ``after_id`` exactly when the association carried an instance above it, and is then its last one.
+    """
+    uids = list(after_ids)
+    carried: dict[str, dict[int | None, int]] = {series_uid: {} for series_uid in uids}
+    for start in range(0, len(uids), IN_CHUNK):
+        rows = session.execute(
+            select(Instance.series_uid, Instance.association_id, func.max(Instance.id))
+            .where(Instance.series_uid.in_(uids[start : start + IN_CHUNK]))
+            .group_by(Instance.series_uid, Instance.association_id)
+        )
+        for series_uid, assoc_id, last in rows:
+            if last > after_ids[series_uid]:
+                carried[series_uid][assoc_id] = int(last)
+    wanted = sorted({assoc_id for ids in carried.values() for assoc_id in ids if assoc_id is not None})
+    associations = [
+        association
+        for start in range(0, len(wanted), IN_CHUNK)
+        for association in session.scalars(select(Association).where(Association.id.in_(wanted[start : start + IN_CHUNK])))
+    ]
+    result = {}
+    for series_uid, ids in carried.items():
+        states = (CarrierState(a.id, a.outcome, a.ended_at, ids[a.id]) for a in associations if a.id in ids)
+        result[series_uid] = (tuple(sorted(states, key=lambda c: c.last_instance_id)), None in ids)
     return result
-
-
-def _carriers(session: Session, series_uid: str, after_id: int) -> tuple[tuple[CarrierState, ...], bool]:
-    rows = session.execute(
-        select(Instance.association_id, func.max(Instance.id))
-        .where(Instance.series_uid == series_uid, Instance.id > after_id)
-        .group_by(Instance.association_id)
-    ).all()
-    ids = {assoc_id: last for assoc_id, last in rows if assoc_id is not None}
-    associations = session.scalars(select(Association).where(Association.id.in_(list(ids)))).all() if ids else []
-    carriers = tuple(
-        sorted(
-            (CarrierState(a.id, a.outcome, a.ended_at, int(ids[a.id])) for a in associations),
-            key=lambda c: c.last_instance_id,
-        )
-    )
-    return carriers, any(assoc_id is None for assoc_id, _ in rows)
 
 
 def series_instances(session: Session, series_uid: str, max_instance_id: int) -> list[InstanceRef]:

@@ -31,6 +31,7 @@ from db.text import bounded
 from dicomnode.errors import OutOfResources, StorageError
 from dicomnode.scp.access import REJECT_LOCAL_LIMIT, AccessPolicy, Decision
 from dicomnode.scp.commit import GroupCommit
+from dicomnode.scp.filemeta import file_header
 from dicomnode.scp.gate import Refusal
 from dicomnode.scp.inflight import InFlight
 from dicomnode.scp.inflate import InflateLimits
@@ -242,7 +243,7 @@ class IngestHandlers:
             raw = event.encoded_dataset(include_meta=False)
             info, uid_warnings = self._describe(event, raw)
             with self.inflight.claim(info.sop_instance_uid):  # a second copy waits for this one's outcome
-                first = self._store(event, info, state.association_id)
+                first = self._store(event, info, raw, state.association_id)
             if not first:
                 self._audit_store(state, "duplicate", "instance already stored; kept the first copy", info)
             if uid_warnings:
@@ -257,15 +258,18 @@ class IngestHandlers:
             return OTHER_FAILURE
         return SUCCESS
 
-    def _store(self, event: evt.Event, info: InstanceInfo, association_id: int | None) -> bool:
-        """Make the instance durable and its row committed; False when it was already stored.
+    def _store(self, event: evt.Event, info: InstanceInfo, raw: bytes, association_id: int | None) -> bool:
+        """Make the instance (data set ``raw``) durable and its row committed; False when it was already stored.
 
         The durable write (temporary name, fsync, no-replace link, directory fsync) runs on a sync thread
         while this thread commits the row in a group commit: the file's flushes and the commit overlap, and
         no database lock is held during file I/O. The answer waits for both; when either fails the other
         is undone (no file without its row, no row without its file).
         """
-        data = event.encoded_dataset()  # the DICOM File Format (PS3.10 7): preamble, file meta, data set
+        request = _store_request(event)
+        # the DICOM File Format (PS3.10 7): preamble, file meta, data set; the bytes of event.encoded_dataset()
+        data = file_header(str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID),
+                           str(event.context.transfer_syntax)) + raw
         path = self.store.path_for(info.study_uid, info.series_uid, info.sop_instance_uid)
         stored = self.store.store_soon(info.study_uid, info.series_uid, info.sop_instance_uid, data)
         try:

@@ -3,21 +3,26 @@
 - :class:`GatedServer` limits connections waiting to associate (at accept, before any thread starts) and
   leaves the TLS handshake to the connection's thread, so a silent TLS client cannot hold the accept loop.
 - :class:`GatedRequestHandler` runs the gate, then hands the already-read A-ASSOCIATE-RQ to pynetdicom
-  through :class:`PrefacedSocket`, which serves those bytes before reading the socket again.
+  through :class:`PrefacedSocket`, which serves those bytes before reading the socket again (in reads of
+  up to 256 KiB where pynetdicom takes 4 KiB at a time).
   Associations share the server's read-only supported presentation contexts instead of a deep copy each.
 - :class:`NodeAssociation` answers a C-STORE request that pynetdicom would drop without a response
-  (no valid Affected SOP Instance UID or SOP Class UID, PS3.7 9.3.1.1) with 0xC210 at once.
+  (no valid Affected SOP Instance UID or SOP Class UID, PS3.7 9.3.1.1) with 0xC210 at once, and serves
+  each request as soon as it is decoded (its reactor waits on the DIMSE queue instead of sleeping).
+- Neither binds pynetdicom's standard log handlers while its logger is above INFO (the node keeps it at
+  WARNING, :mod:`dicomnode.logs`): they format every PDU and DIMSE message for log lines that are dropped.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import ssl
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pynetdicom import evt
 from pynetdicom._globals import MODE_ACCEPTOR
@@ -28,11 +33,14 @@ from pynetdicom.presentation import PresentationContext
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
 
 from dicomnode.scp.gate import Gatekeeper, PendingLimits, Refusal, read_associate_rq
+from dicomnode.scp.responses import StoreResponses
 from dicomnode.scp.tls import AuditedTLS
 
 log = logging.getLogger(__name__)
 
 CANNOT_UNDERSTAND = 0xC210
+RECV_CHUNK = 1 << 18  # bytes one socket read may take (256 KiB)
+REACTOR_WAIT = 0.001  # seconds an association's reactor waits for a DIMSE message before its other checks
 
 RefusalHandler = Callable[[str, int, Refusal], None]
 InvalidRequestHandler = Callable[[Association, str], None]
@@ -51,16 +59,97 @@ class PrefacedSocket(AssociationSocket):
 
     def recv(self, nr_bytes: int) -> bytearray:
         if not self._preface:
-            return super().recv(nr_bytes)
+            return self._recv(nr_bytes)
         head = self._preface[:nr_bytes]
         del self._preface[:nr_bytes]
         if len(head) < nr_bytes:
-            head += super().recv(nr_bytes - len(head))
+            head += self._recv(nr_bytes - len(head))
         return head
+
+    def _recv(self, nr_bytes: int) -> bytearray:
+        """``nr_bytes`` from the socket, fewer only when the peer closed it (as pynetdicom's ``recv``).
+
+        pynetdicom reads 4096 bytes per call: 130 system calls, each dropping and taking the GIL again, for
+        a 512 KiB data set. Here one call takes whatever has arrived, up to :data:`RECV_CHUNK`; memory grows
+        only with the bytes received, never with the length a peer announces.
+        """
+        assert self.socket is not None
+        received = bytearray()
+        while len(received) < nr_bytes:
+            chunk = self.socket.recv(min(nr_bytes - len(received), RECV_CHUNK))
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def standard_logs() -> bool:
+    """Whether pynetdicom's standard log handlers would log anything: they build the INFO and DEBUG lines
+    of every PDU and DIMSE message sent and received (an eighth of the interpreter's time under concurrent
+    senders) before a ``pynetdicom`` logger above INFO drops them."""
+    return logging.getLogger("pynetdicom").isEnabledFor(logging.INFO)
+
+
+def bind_intervention_defaults(target: Association | ThreadedAssociationServer) -> None:
+    """pynetdicom's default handlers of the intervention events, without its standard log handlers."""
+    for event in evt._INTERVENTION_EVENTS:
+        target.bind(event, evt.get_default_handler(event))
 
 
 class NodeAssociation(Association):
-    """An acceptor association that answers every C-STORE request, even one pynetdicom cannot serve."""
+    """An acceptor association that answers every C-STORE request, even one pynetdicom cannot serve, and
+    encodes plain C-STORE responses itself (:mod:`dicomnode.scp.responses`)."""
+
+    def __init__(self, ae: ApplicationEntity, mode: str) -> None:
+        super().__init__(ae, mode)
+        self.dimse = StoreResponses(self)
+
+    def _run_reactor(self) -> None:
+        """pynetdicom's acceptor reactor (``Association._run_reactor`` of pynetdicom 3.0), except that each
+        pass waits up to :data:`REACTOR_WAIT` for the next DIMSE message on its queue instead of sleeping
+        that long before looking: a request is served as soon as its last fragment is decoded, not half a
+        millisecond later on average. Release, abort, a stopped DUL and the network timeout are checked on
+        every pass, as there; the network timeout aborts (pynetdicom's default ``network_timeout_response``)."""
+        self._is_paused = False
+        while not self._kill:
+            # the send_*() methods of an acceptor pause the reactor so that it leaves their responses alone
+            self._is_paused = True
+            self._reactor_checkpoint.wait()
+            self._is_paused = False
+            try:
+                context_id, msg = self.dimse.msg_queue.get(timeout=REACTOR_WAIT)
+            except queue.Empty:
+                context_id, msg = None, None
+            if msg:
+                self._serve_request(msg, cast(int, context_id))
+            if self.is_established and self.acse.is_release_requested():
+                self.acse.send_release(is_response=True)
+                self.is_released = True
+                self.is_established = False
+                evt.trigger(self, evt.EVT_RELEASED, {})
+                self.kill()
+                return
+            if self.acse.is_aborted():
+                self.dul.receive_pdu(wait=False)  # so that EVT_ACSE_RECV fires for the abort
+                self.is_aborted = True
+                self.is_established = False
+                evt.trigger(self, evt.EVT_ABORTED, {})
+                self.kill()
+                return
+            if not self.dul.is_alive():
+                self.kill()
+                return
+            if self.dul.idle_timer_expired():
+                log.error("network timeout reached (node.network_timeout): aborting the association")
+                self.abort()
+                self.kill()
+                return
+
+    def _bind_defaults(self) -> None:
+        if standard_logs():
+            super()._bind_defaults()
+        else:
+            bind_intervention_defaults(self)
 
     def _serve_request(self, msg: DimseServiceType, context_id: int) -> None:
         if isinstance(msg, C_STORE) and not msg.is_valid_request and not self._sent_release:
@@ -162,6 +251,12 @@ class GatedServer(ThreadedAssociationServer):
         self.on_invalid_request = on_invalid_request
         super().__init__(ae, address, ae_title, contexts, ssl_context, evt_handlers, GatedRequestHandler)
         self.daemon_threads = True
+
+    def _bind_defaults(self) -> None:
+        if standard_logs():
+            super()._bind_defaults()
+        else:
+            bind_intervention_defaults(self)
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         assert self.socket is not None
