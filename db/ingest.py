@@ -144,17 +144,12 @@ def _insert_sql(dialect: str, rows: int) -> str:
             "ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING sop_instance_uid")
 
 
-_RECEIVED_AT: dict[str, Callable[[datetime], object]] = {}
-
-
+@cache
 def _received_at_processor(dialect: Dialect) -> Callable[[datetime], object]:
     """``received_at`` as the column's type binds it (UTCDateTime: on SQLite the text SQLAlchemy stores),
-    by dialect name."""
-    processor = _RECEIVED_AT.get(dialect.name)
-    if processor is None:
-        bind = Instance.__table__.c.received_at.type.bind_processor(dialect)
-        processor = _RECEIVED_AT[dialect.name] = bind if bind is not None else (lambda value: value)
-    return processor
+    once per dialect."""
+    bind = Instance.__table__.c.received_at.type.bind_processor(dialect)
+    return bind if bind is not None else (lambda value: value)
 
 
 def delete_instance(sessions: sessionmaker[Session], sop_instance_uid: str) -> None:
