@@ -20,6 +20,7 @@ from tests.factories import ct_series
 from tests.integration.dcmtk import echoscu
 from tests.integration.scu import associate, store_raw, store_status
 from tests.node_process import NodeProcess
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -149,8 +150,13 @@ def test_association_over_the_limit_is_rejected_and_audited(tmp_path: Path, sqli
         second = associate(node.port, calling="SECOND")
         assert second.is_rejected
         first.release()
-        with Session(node.engine) as session:
-            events = session.scalars(select(AuditEvent).where(AuditEvent.actor_ae == "SECOND")).all()
+
+        def rejected_rows() -> list[AuditEvent]:
+            with Session(node.engine) as session:
+                return list(session.scalars(select(AuditEvent).where(AuditEvent.actor_ae == "SECOND")))
+
+        # pynetdicom sends the A-ASSOCIATE-RJ before it fires EVT_REJECTED, whose handler writes the row
+        events = wait_for(rejected_rows, "the security row of the rejected association", timeout=10)
         assert [e.event_type for e in events] == ["security"]
         assert "maximum number of associations" in events[0].message
     finally:
