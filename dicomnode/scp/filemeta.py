@@ -26,14 +26,14 @@ def _element(element: int, vr: bytes, value: bytes) -> bytes:
     return struct.pack("<HH2sH", 0x0002, element, vr, len(value)) + value
 
 
-def _text(value: str, padding: bytes) -> bytes:
+def even_length(value: str, padding: bytes) -> bytes:
     """A string value padded to even length (PS3.5 6.2: UI with NUL, SH with a space)."""
     encoded = value.encode("ascii")
     return encoded + padding if len(encoded) % 2 else encoded
 
 
-_IMPLEMENTATION = _element(0x0012, b"UI", _text(str(PYNETDICOM_IMPLEMENTATION_UID), b"\x00")) + _element(
-    0x0013, b"SH", _text(PYNETDICOM_IMPLEMENTATION_VERSION, b" "))
+_IMPLEMENTATION = _element(0x0012, b"UI", even_length(str(PYNETDICOM_IMPLEMENTATION_UID), b"\x00")) + _element(
+    0x0013, b"SH", even_length(PYNETDICOM_IMPLEMENTATION_VERSION, b" "))
 
 
 def file_header(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str) -> bytes:
@@ -43,9 +43,9 @@ def file_header(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str)
     """
     group = b"".join((
         _element(0x0001, b"OB", VERSION),
-        _element(0x0002, b"UI", _text(sop_class_uid, b"\x00")),
-        _element(0x0003, b"UI", _text(sop_instance_uid, b"\x00")),
-        _element(0x0010, b"UI", _text(transfer_syntax, b"\x00")),
+        _element(0x0002, b"UI", even_length(sop_class_uid, b"\x00")),
+        _element(0x0003, b"UI", even_length(sop_instance_uid, b"\x00")),
+        _element(0x0010, b"UI", even_length(transfer_syntax, b"\x00")),
         _IMPLEMENTATION,
     ))
     return PREAMBLE + _element(0x0000, b"UL", struct.pack("<L", len(group))) + group

@@ -18,6 +18,8 @@ from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_primitives import C_STORE, DimsePrimitiveType
 from pynetdicom.pdu_primitives import P_DATA
 
+from dicomnode.scp.filemeta import even_length
+
 C_STORE_RSP = 0x8001  # Command Field (0000,0100)
 NO_DATA_SET = 0x0101  # Command Data Set Type (0000,0800)
 LAST_COMMAND_FRAGMENT = b"\x03"  # message control header: command, last fragment (PS3.8 E.2)
@@ -29,11 +31,6 @@ def _element(element: int, value: bytes) -> bytes:
     return struct.pack("<HHL", 0x0000, element, len(value)) + value
 
 
-def _uid(value: str) -> bytes:
-    encoded = value.encode("ascii")
-    return encoded + b"\x00" if len(encoded) % 2 else encoded
-
-
 def store_response(primitive: DimsePrimitiveType) -> bytes | None:
     """The encoded command set of a plain C-STORE-RSP, or None for anything else."""
     if not isinstance(primitive, C_STORE) or primitive.MessageIDBeingRespondedTo is None or primitive.Status is None:
@@ -42,7 +39,7 @@ def store_response(primitive: DimsePrimitiveType) -> bytes | None:
         return None
     elements = []
     if primitive.AffectedSOPClassUID is not None:
-        elements.append(_element(0x0002, _uid(str(primitive.AffectedSOPClassUID))))
+        elements.append(_element(0x0002, even_length(str(primitive.AffectedSOPClassUID), b"\x00")))
     elements += (
         _element(0x0100, struct.pack("<H", C_STORE_RSP)),
         _element(0x0120, struct.pack("<H", primitive.MessageIDBeingRespondedTo)),
@@ -50,7 +47,7 @@ def store_response(primitive: DimsePrimitiveType) -> bytes | None:
         _element(0x0900, struct.pack("<H", primitive.Status)),
     )
     if primitive.AffectedSOPInstanceUID is not None:
-        elements.append(_element(0x1000, _uid(str(primitive.AffectedSOPInstanceUID))))
+        elements.append(_element(0x1000, even_length(str(primitive.AffectedSOPInstanceUID), b"\x00")))
     body = b"".join(elements)
     return _element(0x0000, struct.pack("<L", len(body))) + body
 

@@ -90,8 +90,12 @@ def standard_logs() -> bool:
     return logging.getLogger("pynetdicom").isEnabledFor(logging.INFO)
 
 
-def bind_intervention_defaults(target: Association | ThreadedAssociationServer) -> None:
-    """pynetdicom's default handlers of the intervention events, without its standard log handlers."""
+def bind_defaults(target: Association | ThreadedAssociationServer, bind_standard: Callable[[], None]) -> None:
+    """pynetdicom's default handlers: all of them (``bind_standard``, its own ``_bind_defaults``) when
+    :func:`standard_logs`, else only those of the intervention events, without its standard log handlers."""
+    if standard_logs():
+        bind_standard()
+        return
     for event in evt._INTERVENTION_EVENTS:
         target.bind(event, evt.get_default_handler(event))
 
@@ -146,10 +150,7 @@ class NodeAssociation(Association):
                 return
 
     def _bind_defaults(self) -> None:
-        if standard_logs():
-            super()._bind_defaults()
-        else:
-            bind_intervention_defaults(self)
+        bind_defaults(self, super()._bind_defaults)
 
     def _serve_request(self, msg: DimseServiceType, context_id: int) -> None:
         if isinstance(msg, C_STORE) and not msg.is_valid_request and not self._sent_release:
@@ -253,10 +254,7 @@ class GatedServer(ThreadedAssociationServer):
         self.daemon_threads = True
 
     def _bind_defaults(self) -> None:
-        if standard_logs():
-            super()._bind_defaults()
-        else:
-            bind_intervention_defaults(self)
+        bind_defaults(self, super()._bind_defaults)
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         assert self.socket is not None
