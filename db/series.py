@@ -107,7 +107,7 @@ def pending_series(
         if not include_covered and job is not None and (job.instance_count, job.max_instance_id) == (count, max_id):
             continue
         uncovered.append((series_uid, study_uid, count, max_id, last_at, job))
-    carriers = _carriers(session, {row[0]: row[5].max_instance_id if row[5] else 0 for row in uncovered})
+    carriers = _carriers(session, {uid: job.max_instance_id if job else 0 for uid, *_, job in uncovered})
     return [
         SeriesActivity(
             study_uid=study_uid,
@@ -146,14 +146,15 @@ def _carriers(
             if last > after_ids[series_uid]:
                 carried[series_uid][assoc_id] = int(last)
     wanted = sorted({assoc_id for ids in carried.values() for assoc_id in ids if assoc_id is not None})
-    associations = [
-        association
+    associations = {
+        association.id: association
         for start in range(0, len(wanted), IN_CHUNK)
         for association in session.scalars(select(Association).where(Association.id.in_(wanted[start : start + IN_CHUNK])))
-    ]
+    }
     result = {}
     for series_uid, ids in carried.items():
-        states = (CarrierState(a.id, a.outcome, a.ended_at, ids[a.id]) for a in associations if a.id in ids)
+        states = [CarrierState(a.id, a.outcome, a.ended_at, last)
+                  for assoc_id, last in ids.items() if assoc_id is not None and (a := associations.get(assoc_id))]
         result[series_uid] = (tuple(sorted(states, key=lambda c: c.last_instance_id)), None in ids)
     return result
 
